@@ -1,0 +1,121 @@
+/**
+ * A TCP socket speaking length-prefixed frames ({@link ./frame.ts}), with a bounded send queue.
+ * Used by both ends: {@link FrameServer} (accepted connections) and {@link FrameConnection}
+ * (dialled connections).
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { FrameDecoder, encodeFrame, DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from './frame.ts';
+import { FrameError } from './errors.ts';
+
+/** Default bound of bytes queued in the kernel/user-space write buffer of one socket: 32 MiB. */
+export const DEFAULT_MAX_QUEUED_BYTES = 32 * 1024 * 1024;
+
+/** Limits of one framed socket. */
+export interface FramedSocketOptions {
+  /** Largest frame payload accepted or sent (bytes). */
+  maxFrameBytes?: number;
+  /** Largest number of bytes waiting to be written; a send beyond it is dropped (bytes). */
+  maxQueuedBytes?: number;
+}
+
+/** Why a framed socket closed. */
+export type CloseReason = 'local' | 'remote' | 'error' | 'oversize-frame';
+
+/**
+ * Events: `frame(payload: Buffer)`, `close(reason: CloseReason, error?: Error)` (exactly once).
+ */
+export class FramedSocket extends EventEmitter {
+  readonly maxFrameBytes: number;
+  readonly maxQueuedBytes: number;
+  private readonly decoder: FrameDecoder;
+  private closed = false;
+  /** Frames dropped because the send queue was full. */
+  droppedQueueFull = 0;
+  /** Exceptions thrown by `frame` listeners (caught so a handler bug never kills the process). */
+  handlerErrors = 0;
+
+  constructor(
+    readonly socket: Socket,
+    options: FramedSocketOptions = {},
+  ) {
+    super();
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES;
+    this.decoder = new FrameDecoder(this.maxFrameBytes);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.finish('error', err));
+    socket.on('close', () => this.finish('remote'));
+    socket.on('end', () => socket.end());
+  }
+
+  /** True until the socket closed (either side). */
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  /** Remote `host:port`, for logs. */
+  get remote(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+  }
+
+  /**
+   * Queue one frame for sending.
+   * @returns false (frame dropped, counted in `droppedQueueFull`) if closed or the queue is full
+   * @throws {FrameError} `oversize` if the payload exceeds `maxFrameBytes` (a caller bug)
+   */
+  send(payload: Uint8Array): boolean {
+    if (this.closed) return false;
+    if (payload.length > this.maxFrameBytes) {
+      throw new FrameError('oversize', `frame of ${payload.length} bytes exceeds the limit of ${this.maxFrameBytes}`);
+    }
+    if (this.socket.writableLength + payload.length + FRAME_HEADER_BYTES > this.maxQueuedBytes) {
+      this.droppedQueueFull++;
+      return false;
+    }
+    this.socket.write(encodeFrame(payload, this.maxFrameBytes));
+    return true;
+  }
+
+  /** Close the connection (pending writes are flushed best effort). Idempotent. */
+  close(): void {
+    if (this.closed) return;
+    this.socket.end();
+    const s = this.socket;
+    // Do not wait for a slow peer to acknowledge the FIN forever.
+    setTimeout(() => s.destroy(), 1000).unref();
+    this.finish('local');
+  }
+
+  /** Close immediately, discarding pending writes. Idempotent. */
+  destroy(reason: CloseReason = 'local', error?: Error): void {
+    this.socket.destroy();
+    this.finish(reason, error);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    let frames: Buffer[];
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      this.destroy('oversize-frame', err as Error);
+      return;
+    }
+    for (const f of frames) {
+      if (this.closed) return;
+      try {
+        this.emit('frame', f);
+      } catch {
+        this.handlerErrors++;
+      }
+    }
+  }
+
+  private finish(reason: CloseReason, error?: Error): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.emit('close', reason, error);
+  }
+}

@@ -1,0 +1,425 @@
+/**
+ * `TcpPeerNetwork`: the {@link PeerNetwork} over TCP with mutual authentication.
+ *
+ * Topology: one TCP connection per pair of replicas; the replica with the LOWER id dials (with
+ * reconnect, exponential back-off and jitter), the higher id accepts. On each new connection the
+ * signed X25519 handshake of {@link ./handshake.ts} runs; afterwards every frame is a DATA frame
+ * with HMAC-SHA256 and a strictly increasing per-direction counter. A newly authenticated
+ * session from a peer replaces the old one (the peer restarted). Messages sent while no session
+ * is up wait in a bounded per-peer outbox and are flushed when the session is established.
+ * See `docs/networking.md`.
+ */
+import { EventEmitter } from 'node:events';
+import type { KeyObject } from 'node:crypto';
+import { FrameServer, type ServerConnection } from './server.ts';
+import { FrameConnection } from './connection.ts';
+import type { BackoffOptions } from './backoff.ts';
+import { NetError } from './errors.ts';
+import { DEFAULT_MAX_FRAME_BYTES } from './frame.ts';
+import { importIdentityPrivateKey, importIdentityPublicKey } from './keys.ts';
+import {
+  DATA_HEADER_BYTES, FINISH_BYTES, HELLO_BYTES, MSG_DATA, MSG_FINISH, MSG_HELLO, MSG_REPLY, REPLY_BYTES,
+  decodeHello, deriveSessionKeys, encodeHello, newEphemeral, openData, sealData, signInitiator, signResponder, verifyRole,
+  type Ephemeral, type SessionKeys,
+} from './handshake.ts';
+import {
+  emptyDropCounters, silentLogger,
+  type NetLogger, type PeerDropReason, type PeerMessageListener, type PeerNetwork, type PeerNetworkStats, type PeerStatusListener,
+} from './peer-network.ts';
+
+/** Address and identity of one replica, as in the config file. */
+export interface PeerAddress {
+  id: number;
+  host: string;
+  port: number;
+  /** base64 of the raw 32-byte Ed25519 public key */
+  publicKey: string;
+}
+
+/** Options of a {@link TcpPeerNetwork}. */
+export interface TcpPeerNetworkOptions {
+  /** This replica's id. */
+  self: number;
+  /** This replica's Ed25519 private key (KeyObject or base64 PKCS#8 DER). */
+  identity: KeyObject | string;
+  /** Every replica of the group, ids exactly 0..n-1 (order free). */
+  peers: readonly PeerAddress[];
+  /** Override the listen address of `self` (e.g. port 0 in tests, `0.0.0.0` on servers). */
+  listenHost?: string;
+  listenPort?: number;
+  /** Largest message payload in bytes (default 16 MiB − header). */
+  maxMessageBytes?: number;
+  /** Bound of bytes queued per peer (socket buffer + outbox), default 32 MiB. */
+  maxQueuedBytes?: number;
+  /** Reconnect back-off. */
+  backoff?: BackoffOptions;
+  /** Close a connection whose handshake has not completed after this long (ms, default 5000). */
+  handshakeTimeoutMs?: number;
+  /** Uniform random in [0,1) for back-off jitter. */
+  random?: () => number;
+  logger?: NetLogger;
+}
+
+/** A channel a session writes to (either side of the TCP connection). */
+interface Channel {
+  send(b: Uint8Array): boolean;
+  close(): void;
+}
+
+interface Session {
+  peer: number;
+  keys: SessionKeys;
+  sendCounter: bigint;
+  recvCounter: bigint;
+  channel: Channel;
+}
+
+interface Peer {
+  id: number;
+  addr: PeerAddress;
+  key: KeyObject;
+  session: Session | undefined;
+  outbox: Buffer[];
+  outboxBytes: number;
+  /** Dialled connection (only when self < id). */
+  dial: FrameConnection | undefined;
+}
+
+/** The authenticated TCP peer network. Events: see {@link PeerNetwork}. */
+export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
+  readonly self: number;
+  readonly n: number;
+  private readonly identity: KeyObject;
+  private readonly peers: Peer[];
+  private readonly server: FrameServer;
+  private readonly drops = emptyDropCounters();
+  private readonly log: NetLogger;
+  private readonly maxMessageBytes: number;
+  private readonly maxQueuedBytes: number;
+  private sent = 0;
+  private received = 0;
+  private sessionsEstablished = 0;
+  private listening = false;
+  private started = false;
+  private closed = false;
+
+  /** @throws {NetError} `bad-config` for ids not exactly 0..n-1, bad keys, or self out of range */
+  constructor(private readonly options: TcpPeerNetworkOptions) {
+    super();
+    const n = options.peers.length;
+    const sorted = [...options.peers].sort((a, b) => a.id - b.id);
+    sorted.forEach((p, i) => {
+      if (p.id !== i) throw new NetError('bad-config', `peer ids must be exactly 0..${n - 1}`);
+    });
+    if (!Number.isInteger(options.self) || options.self < 0 || options.self >= n) {
+      throw new NetError('bad-config', `self id ${options.self} not in 0..${n - 1}`);
+    }
+    if (n > 0xffff) throw new NetError('bad-config', 'at most 65535 replicas');
+    this.self = options.self;
+    this.n = n;
+    this.identity = typeof options.identity === 'string' ? importIdentityPrivateKey(options.identity) : options.identity;
+    this.peers = sorted.map((addr) => ({
+      id: addr.id, addr: { ...addr }, key: importIdentityPublicKey(addr.publicKey), session: undefined, outbox: [], outboxBytes: 0, dial: undefined,
+    }));
+    this.log = options.logger ?? silentLogger;
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_FRAME_BYTES - DATA_HEADER_BYTES;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? 32 * 1024 * 1024;
+    const me = this.peers[this.self]!.addr;
+    this.server = new FrameServer({
+      host: options.listenHost ?? me.host,
+      port: options.listenPort ?? me.port,
+      maxFrameBytes: this.maxMessageBytes + DATA_HEADER_BYTES,
+      maxQueuedBytes: this.maxQueuedBytes,
+      maxConnections: 4 * n + 16,
+    });
+    this.server.on('connection', (c: ServerConnection) => this.accept(c));
+  }
+
+  /** Bound listen port (after {@link listen}). */
+  get port(): number {
+    return this.server.port;
+  }
+
+  /** Start listening only (use before {@link setPeerAddress} when ports are picked by the OS). */
+  async listen(): Promise<number> {
+    if (this.closed) throw new NetError('closed', 'peer network closed');
+    if (!this.listening) {
+      this.listening = true;
+      await this.server.listen();
+    }
+    return this.server.port;
+  }
+
+  /** Change where replica `id` is dialled (effective from the next connect attempt). */
+  setPeerAddress(id: number, host: string, port: number): void {
+    const p = this.peers[id];
+    if (!p) throw new NetError('unknown-peer', `no replica ${id}`);
+    p.addr.host = host;
+    p.addr.port = port;
+    p.dial?.setAddress(host, port);
+  }
+
+  async start(): Promise<void> {
+    await this.listen();
+    if (this.started || this.closed) return;
+    this.started = true;
+    for (const p of this.peers) {
+      if (p.id <= this.self) continue;
+      const conn = new FrameConnection({
+        host: p.addr.host,
+        port: p.addr.port,
+        maxFrameBytes: this.maxMessageBytes + DATA_HEADER_BYTES,
+        maxQueuedBytes: this.maxQueuedBytes,
+        queueWhileDisconnected: false,
+        backoff: this.options.backoff ?? { initialMs: 50, maxMs: 2000 },
+        ...(this.options.random ? { random: this.options.random } : {}),
+      });
+      p.dial = conn;
+      this.initiate(p, conn);
+      conn.start();
+    }
+  }
+
+  send(to: number, bytes: Uint8Array): boolean {
+    if (this.closed) return false;
+    if (bytes.length > this.maxMessageBytes) throw new NetError('too-large', `message of ${bytes.length} bytes exceeds ${this.maxMessageBytes}`);
+    if (to === this.self) {
+      const copy = Buffer.from(bytes);
+      this.sent++;
+      setImmediate(() => {
+        if (!this.closed) this.deliver(this.self, copy);
+      });
+      return true;
+    }
+    const p = this.peers[to];
+    if (!p || !Number.isInteger(to)) {
+      this.drops['bad-destination']++;
+      return false;
+    }
+    const s = p.session;
+    if (s) {
+      s.sendCounter++;
+      if (!s.channel.send(sealData(s.keys.send, s.sendCounter, bytes))) {
+        this.drops['queue-full']++;
+        return false;
+      }
+      this.sent++;
+      return true;
+    }
+    if (p.outboxBytes + bytes.length > this.maxQueuedBytes) {
+      this.drops['queue-full']++;
+      return false;
+    }
+    p.outbox.push(Buffer.from(bytes));
+    p.outboxBytes += bytes.length;
+    this.sent++;
+    return true;
+  }
+
+  broadcast(bytes: Uint8Array): void {
+    for (const p of this.peers) if (p.id !== this.self) this.send(p.id, bytes);
+  }
+
+  stats(): PeerNetworkStats {
+    return {
+      sent: this.sent,
+      received: this.received,
+      sessionsEstablished: this.sessionsEstablished,
+      connectedPeers: this.peers.filter((p) => p.session).map((p) => p.id),
+      dropped: { ...this.drops },
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.peers) {
+      p.dial?.close();
+      p.session?.channel.close();
+      p.session = undefined;
+      p.outbox = [];
+      p.outboxBytes = 0;
+    }
+    await this.server.close();
+  }
+
+  private drop(reason: PeerDropReason, detail: object): void {
+    this.drops[reason]++;
+    this.log.warn({ self: this.self, reason, ...detail }, 'peer frame dropped');
+  }
+
+  private deliver(from: number, bytes: Uint8Array): void {
+    this.received++;
+    try {
+      this.emit('message', from, bytes);
+    } catch (err) {
+      this.log.warn({ self: this.self, from, err: String(err) }, 'message listener threw');
+    }
+  }
+
+  /** Session established on `channel`: replace any older one, flush the outbox. */
+  private establish(p: Peer, keys: SessionKeys, channel: Channel): Session {
+    const old = p.session;
+    if (old && old.channel !== channel) old.channel.close();
+    const s: Session = { peer: p.id, keys, sendCounter: 0n, recvCounter: 0n, channel };
+    p.session = s;
+    this.sessionsEstablished++;
+    const queued = p.outbox;
+    p.outbox = [];
+    p.outboxBytes = 0;
+    for (const m of queued) {
+      s.sendCounter++;
+      if (!channel.send(sealData(keys.send, s.sendCounter, m))) this.drops['queue-full']++;
+    }
+    this.log.info({ self: this.self, peer: p.id }, 'peer session established');
+    this.emit('peer-up', p.id);
+    return s;
+  }
+
+  private lose(p: Peer, s: Session | undefined): void {
+    if (s && p.session === s) {
+      p.session = undefined;
+      this.log.info({ self: this.self, peer: p.id }, 'peer session lost');
+      if (!this.closed) this.emit('peer-down', p.id);
+    }
+  }
+
+  /** A DATA frame on an established session. */
+  private onData(p: Peer, s: Session, frame: Buffer): void {
+    if (p.session !== s) return;
+    if (frame.length === 0 || frame[0] !== MSG_DATA) {
+      this.drop(frame.length > 0 && frame[0]! <= MSG_FINISH ? 'unexpected' : 'malformed', { peer: p.id });
+      return;
+    }
+    const r = openData(s.keys.receive, frame);
+    if (!r.ok) {
+      this.drop(r.reason, { peer: p.id });
+      return;
+    }
+    if (r.counter <= s.recvCounter) {
+      this.drop('replay', { peer: p.id, counter: String(r.counter), last: String(s.recvCounter) });
+      return;
+    }
+    s.recvCounter = r.counter;
+    this.deliver(p.id, r.payload);
+  }
+
+  /** Initiator side, for each (re)connect of the dialled connection. */
+  private initiate(p: Peer, conn: FrameConnection): void {
+    let eph: Ephemeral | undefined;
+    let hello: Buffer | undefined;
+    let session: Session | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const channel: Channel = { send: (b) => conn.send(b), close: () => conn.reset() };
+    conn.on('open', () => {
+      session = undefined;
+      eph = newEphemeral();
+      hello = encodeHello(MSG_HELLO, { from: this.self, to: p.id, nonce: eph.nonce, ephemeral: eph.publicRaw });
+      conn.send(hello);
+      timer = setTimeout(() => {
+        this.drop('handshake-timeout', { peer: p.id });
+        conn.reset();
+      }, this.options.handshakeTimeoutMs ?? 5000);
+    });
+    conn.on('disconnect', (reason: string) => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      if (reason === 'oversize-frame') this.drop('oversize-frame', { peer: p.id });
+      this.lose(p, session);
+      session = undefined;
+      eph = undefined;
+    });
+    conn.on('close', () => {
+      if (timer) clearTimeout(timer);
+    });
+    conn.on('frame', (frame: Buffer) => {
+      if (session) {
+        this.onData(p, session, frame);
+        return;
+      }
+      if (!eph || !hello) return;
+      const fail = (reason: PeerDropReason): void => {
+        this.drop(reason, { peer: p.id, phase: 'reply' });
+        eph = undefined;
+        conn.reset();
+      };
+      if (frame.length !== REPLY_BYTES || frame[0] !== MSG_REPLY) return fail('malformed');
+      const reply = decodeHello(MSG_REPLY, frame);
+      if (!reply) return fail('malformed');
+      if (reply.to !== this.self) return fail('misrouted');
+      if (reply.from !== p.id) return fail('unknown-peer');
+      const transcript = Buffer.concat([hello, frame.subarray(0, HELLO_BYTES)]);
+      if (!verifyRole('responder', p.key, transcript, frame.subarray(HELLO_BYTES))) return fail('bad-signature');
+      let keys: SessionKeys;
+      try {
+        keys = deriveSessionKeys('initiator', eph, reply.ephemeral, transcript);
+      } catch {
+        return fail('malformed');
+      }
+      const finish = Buffer.concat([Buffer.from([MSG_FINISH]), signInitiator(this.identity, transcript)]);
+      conn.send(finish);
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      eph = undefined;
+      session = this.establish(p, keys, channel);
+    });
+  }
+
+  /** Responder side: an accepted connection. */
+  private accept(conn: ServerConnection): void {
+    let state: 'hello' | 'finish' | 'open' = 'hello';
+    let transcript: Buffer | undefined;
+    let eph: Ephemeral | undefined;
+    let peer: Peer | undefined;
+    let session: Session | undefined;
+    const timer = setTimeout(() => {
+      this.drop('handshake-timeout', { remote: conn.remote });
+      conn.close();
+    }, this.options.handshakeTimeoutMs ?? 5000);
+    const fail = (reason: PeerDropReason, detail: object = {}): void => {
+      this.drop(reason, { remote: conn.remote, phase: state, ...detail });
+      clearTimeout(timer);
+      conn.framed.destroy('local');
+    };
+    conn.on('close', (reason: string) => {
+      clearTimeout(timer);
+      if (reason === 'oversize-frame') this.drop('oversize-frame', { remote: conn.remote });
+      if (peer) this.lose(peer, session);
+    });
+    conn.on('frame', (frame: Buffer) => {
+      if (state === 'open') {
+        this.onData(peer!, session!, frame);
+        return;
+      }
+      if (state === 'hello') {
+        if (frame.length !== HELLO_BYTES || frame[0] !== MSG_HELLO) return fail('malformed');
+        const h = decodeHello(MSG_HELLO, frame);
+        if (!h) return fail('malformed');
+        if (h.to !== this.self) return fail('misrouted', { to: h.to });
+        // Only lower ids dial higher ids; anything else is not a replica of this group.
+        if (h.from >= this.self || !this.peers[h.from]) return fail('unknown-peer', { from: h.from });
+        peer = this.peers[h.from]!;
+        eph = newEphemeral();
+        const replyBody = encodeHello(MSG_REPLY, { from: this.self, to: h.from, nonce: eph.nonce, ephemeral: eph.publicRaw });
+        transcript = Buffer.concat([frame, replyBody]);
+        conn.send(Buffer.concat([replyBody, signResponder(this.identity, transcript)]));
+        state = 'finish';
+        return;
+      }
+      // state === 'finish'
+      if (frame.length !== FINISH_BYTES || frame[0] !== MSG_FINISH) return fail('malformed');
+      if (!verifyRole('initiator', peer!.key, transcript!, frame.subarray(1))) return fail('bad-signature', { peer: peer!.id });
+      const initiatorEph = transcript!.subarray(6 + 32, HELLO_BYTES);
+      let keys: SessionKeys;
+      try {
+        keys = deriveSessionKeys('responder', eph!, initiatorEph, transcript!);
+      } catch {
+        return fail('malformed');
+      }
+      clearTimeout(timer);
+      state = 'open';
+      eph = undefined;
+      session = this.establish(peer!, keys, { send: (b) => conn.send(b), close: () => conn.framed.destroy('local') });
+    });
+  }
+}
