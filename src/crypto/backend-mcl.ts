@@ -1,0 +1,135 @@
+/**
+ * Fast Node backend on herumi's mcl compiled to WebAssembly (mcl-wasm 2.4.1). Configured for
+ * the IETF/ZCash encodings (`setETHserialization(true)`) and RFC 9380 hash to curve
+ * (`setMapToMode(IRTF)`); CART's own DSTs go through the raw C export
+ * `mclBnG1_hashAndMapToWithDst`. Subgroup checks on decode are switched on
+ * (`verifyOrderG1/G2(true)`) and re-checked explicitly. The Miller-loop lines of −g2 and of
+ * every decoded public key are precomputed (`mclBn_precomputeG2`), so a verification is one
+ * double Miller loop on precomputed lines plus one final exponentiation.
+ *
+ * mcl keeps global state (one wasm instance per thread); `initMcl` is idempotent.
+ */
+import * as mcl from 'mcl-wasm';
+import mclInternal from 'mcl-wasm/dist/mcl.js';
+import { bls12_381 as bls } from '@noble/curves/bls12-381.js';
+import type { CurveOps, PreparedPublicKey } from './curve-ops.ts';
+import { BackendError } from './errors.ts';
+import { scalarToBytes } from './field.ts';
+import { domainSeparationTag } from './suite.ts';
+import type { Domain } from './types.ts';
+
+/** The raw Emscripten module of mcl-wasm (C exports with a leading underscore). */
+interface McLModule {
+  HEAP8: Int8Array;
+  stackSave(): number;
+  stackAlloc(n: number): number;
+  stackRestore(p: number): void;
+  copyFromHeap32(a: Uint32Array, pos: number): void;
+  _mclBnG1_hashAndMapToWithDst(p: number, msg: number, msgLen: number, dst: number, dstLen: number): number;
+}
+
+interface McLPreparedKey extends PreparedPublicKey<mcl.G2> {
+  readonly pre: mcl.PrecomputedG2;
+}
+
+let ready: Promise<void> | undefined;
+
+/** Loads and configures the mcl wasm module once per thread. @throws BackendError */
+export function initMcl(): Promise<void> {
+  ready ??= (async () => {
+    try {
+      await mcl.init(mcl.BLS12_381);
+      mcl.setETHserialization(true);
+      mcl.setMapToMode(mcl.IRTF);
+      mcl.verifyOrderG1(true);
+      mcl.verifyOrderG2(true);
+    } catch (cause) {
+      ready = undefined;
+      throw new BackendError('cannot initialise mcl-wasm', { cause });
+    }
+  })();
+  return ready;
+}
+
+function rawModule(): McLModule {
+  const m = (mclInternal as unknown as { mod?: McLModule }).mod;
+  if (m === undefined || typeof m._mclBnG1_hashAndMapToWithDst !== 'function') {
+    throw new BackendError('mcl-wasm lacks mclBnG1_hashAndMapToWithDst (need mcl-wasm 2.x, initialised)');
+  }
+  return m;
+}
+
+function toFr(k: bigint): mcl.Fr {
+  const f = new mcl.Fr();
+  f.setBigEndianMod(scalarToBytes(k));
+  return f;
+}
+
+/** Creates the mcl {@link CurveOps}; call after `await initMcl()`. */
+export function mclCurveOps(): CurveOps<mcl.G1, mcl.G2> {
+  const raw = rawModule();
+  const g2 = new mcl.G2();
+  g2.deserialize(bls.G2.Point.BASE.toBytes(true));
+  const negG2Pre = new mcl.PrecomputedG2(mcl.neg(g2));
+  const dstCache = new Map<Domain, Uint8Array>();
+
+  const hashToG1 = (message: Uint8Array, domain: Domain): mcl.G1 => {
+    let dst = dstCache.get(domain);
+    if (dst === undefined) dstCache.set(domain, (dst = domainSeparationTag(domain)));
+    const out = new mcl.G1();
+    const sp = raw.stackSave();
+    try {
+      const words = (out as unknown as { a_: Uint32Array }).a_;
+      const pPos = raw.stackAlloc(words.length * 4);
+      const mPos = raw.stackAlloc(message.length + 1);
+      raw.HEAP8.set(message, mPos);
+      const dPos = raw.stackAlloc(dst.length);
+      raw.HEAP8.set(dst, dPos);
+      if (raw._mclBnG1_hashAndMapToWithDst(pPos, mPos, message.length, dPos, dst.length) !== 0) {
+        throw new BackendError('mclBnG1_hashAndMapToWithDst failed');
+      }
+      raw.copyFromHeap32(words, pPos);
+    } finally {
+      raw.stackRestore(sp);
+    }
+    return out;
+  };
+
+  return {
+    name: 'mcl',
+    decodeG1(bytes) {
+      const p = new mcl.G1();
+      p.deserialize(bytes);
+      if (p.isZero() || !p.isValid() || !p.isValidOrder()) throw new Error('not in G1 subgroup');
+      return p;
+    },
+    decodeG2(bytes): McLPreparedKey {
+      const p = new mcl.G2();
+      p.deserialize(bytes);
+      if (p.isZero() || !p.isValid() || !p.isValidOrder()) throw new Error('not in G2 subgroup');
+      return { point: p, pre: new mcl.PrecomputedG2(p) };
+    },
+    releaseG2: (p) => (p as McLPreparedKey).pre.destroy(),
+    encodeG1: (p) => p.serialize(),
+    encodeG2: (p) => p.serialize(),
+    hashToG1,
+    mulG1: (p, k) => mcl.mul(p, toFr(k)),
+    mulBaseG2: (k) => mcl.mul(g2, toFr(k)),
+    msmG1: (points, scalars) => mcl.mulVec([...points], scalars.map(toFr)),
+    msmG2: (points, scalars) => mcl.mulVec([...points], scalars.map(toFr)),
+    isZeroG1: (p) => p.isZero(),
+    equalG2: (a, b) => a.isEqual(b),
+    pairingCheck(sig, terms) {
+      if (sig.isZero() || terms.length === 0) return false;
+      const [h0, pk0] = terms[0]!;
+      if (h0.isZero()) return false;
+      let e = mcl.precomputedMillerLoop2(sig, negG2Pre, h0, (pk0 as McLPreparedKey).pre);
+      for (let k = 1; k < terms.length; k++) {
+        const [h, pk] = terms[k]!;
+        if (h.isZero()) return false;
+        e = mcl.mul(e, mcl.precomputedMillerLoop(h, (pk as McLPreparedKey).pre));
+      }
+      return mcl.finalExp(e).isOne();
+    },
+  };
+}

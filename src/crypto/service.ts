@@ -1,0 +1,127 @@
+/**
+ * {@link CryptoService}: the threshold BLS operations off the event loop on a piscina pool of
+ * worker threads (`workers ≥ 1`), or in-thread with the same asynchronous interface
+ * (`workers: 0`, the default). Typed errors are rebuilt across the thread boundary, so callers
+ * see the same error classes either way.
+ */
+import { Piscina } from 'piscina';
+import { loadThresholdBls, DEFAULT_BACKEND } from './backends.ts';
+import { BackendError } from './errors.ts';
+import { fromWireError, runOp, type CryptoOp, type OpResult, type PingResult } from './ops.ts';
+import type { WorkerTask } from './worker.ts';
+import type {
+  BatchItem,
+  CombineAndVerifyResult,
+  CryptoService,
+  CryptoServiceOptions,
+  Domain,
+  KeyShare,
+  PublicKeySet,
+  SignatureShare,
+} from './types.ts';
+
+/** A {@link CryptoService} plus diagnostics. */
+export interface CryptoServiceHandle extends CryptoService {
+  /** Runs a no-op on some thread: which thread and backend served it. */
+  ping(): Promise<PingResult>;
+  /**
+   * Runs several operations in one worker round trip (cheap batching: one message, one
+   * structured clone). Each result is the op's value or its typed error (not thrown).
+   */
+  many(ops: readonly CryptoOp[]): Promise<(unknown | Error)[]>;
+}
+
+const WORKER_URL = new URL('./worker.ts', import.meta.url);
+
+/** Node's --import tsx must be present in the workers so they can load `worker.ts`. */
+function workerExecArgv(): string[] {
+  const argv = [...process.execArgv];
+  const hasTsx = argv.some((a, i) => (a === '--import' || a === '--loader' || a === '--require') && /tsx/.test(argv[i + 1] ?? '')) ||
+    argv.some((a) => /^--(import|loader|require)=.*tsx/.test(a));
+  if (!hasTsx) argv.push('--import', 'tsx');
+  return argv;
+}
+
+/**
+ * Creates a crypto service.
+ * @param opts.workers - worker threads; 0 (default) runs in-thread.
+ * @param opts.backend - 'mcl' (default) or 'noble'.
+ * @throws BackendError if the backend cannot be loaded (in the workers: on the warm-up call).
+ */
+export async function createCryptoService(opts: CryptoServiceOptions = {}): Promise<CryptoServiceHandle> {
+  const backend = opts.backend ?? DEFAULT_BACKEND;
+  const workers = opts.workers ?? 0;
+  if (!Number.isSafeInteger(workers) || workers < 0 || workers > 256) throw new BackendError(`bad worker count ${String(workers)}`);
+  let exec: (req: CryptoOp) => Promise<OpResult>;
+  let closeFn: () => Promise<void>;
+  if (workers === 0) {
+    const bls = await loadThresholdBls(backend);
+    let closed = false;
+    exec = async (req) => {
+      if (closed) throw new BackendError('crypto service is closed');
+      return runOp(bls, req);
+    };
+    closeFn = async () => {
+      closed = true;
+    };
+  } else {
+    const pool = new Piscina({
+      filename: WORKER_URL.href,
+      minThreads: workers,
+      maxThreads: workers,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      execArgv: workerExecArgv(),
+    });
+    let closed = false;
+    exec = (req) => {
+      if (closed) return Promise.reject(new BackendError('crypto service is closed'));
+      return pool.run({ backend, req } satisfies WorkerTask) as Promise<OpResult>;
+    };
+    closeFn = async () => {
+      if (closed) return;
+      closed = true;
+      await pool.destroy();
+    };
+    try {
+      // Warm every thread up (loads wasm) and surface load errors now, not on the first request.
+      await Promise.all(Array.from({ length: workers }, () => exec({ op: 'ping' }).then(unwrap)));
+    } catch (cause) {
+      await closeFn();
+      throw cause instanceof BackendError ? cause : new BackendError('crypto workers failed to start', { cause });
+    }
+  }
+
+  const call = async <T>(req: CryptoOp): Promise<T> => unwrap(await exec(req)) as T;
+
+  return {
+    backend,
+    workers,
+    signShare: (share: KeyShare, domain: Domain, message: Uint8Array) => call<SignatureShare>({ op: 'signShare', share: plainShare(share), domain, message }),
+    verifyShare: (keySet: PublicKeySet, domain: Domain, message: Uint8Array, share: SignatureShare) =>
+      call<boolean>({ op: 'verifyShare', keySet, domain, message, share }),
+    combine: (keySet: PublicKeySet, shares: readonly SignatureShare[]) => call<Uint8Array>({ op: 'combine', keySet, shares }),
+    verify: (groupPublicKey: Uint8Array, domain: Domain, message: Uint8Array, signature: Uint8Array) =>
+      call<boolean>({ op: 'verify', groupPublicKey, domain, message, signature }),
+    batchVerify: (items: readonly BatchItem[]) => call<boolean>({ op: 'batchVerify', items }),
+    findBadShares: (keySet: PublicKeySet, domain: Domain, message: Uint8Array, shares: readonly SignatureShare[]) =>
+      call<number[]>({ op: 'findBadShares', keySet, domain, message, shares }),
+    combineAndVerify: (keySet: PublicKeySet, domain: Domain, message: Uint8Array, shares: readonly SignatureShare[]) =>
+      call<CombineAndVerifyResult>({ op: 'combineAndVerify', keySet, domain, message, shares }),
+    ping: () => call<PingResult>({ op: 'ping' }),
+    many: async (ops: readonly CryptoOp[]) => {
+      const results = (await call<OpResult[]>({ op: 'many', ops }));
+      return results.map((r) => (r.ok ? r.value : fromWireError(r.error)));
+    },
+    close: closeFn,
+  };
+}
+
+function unwrap(r: OpResult): unknown {
+  if (r.ok) return r.value;
+  throw fromWireError(r.error);
+}
+
+/** Copies a key share to a plain object (class instances with methods cannot always be cloned). */
+function plainShare(s: KeyShare): KeyShare {
+  return { keySet: s.keySet, index: s.index, secret: s.secret };
+}
