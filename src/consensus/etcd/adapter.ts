@@ -1,0 +1,409 @@
+/**
+ * CART over etcd: a {@link ConsensusAdapter} that uses an etcd cluster (Raft) as the ordering
+ * protocol.
+ *
+ * - **Submit** (BFT client handler side): requests are queued and appended to the log as one etcd
+ *   `Put` of key `<prefix>log/<replicaId>` whose value is a batch of requests (see `codec.ts`);
+ *   up to `maxInFlight` puts are outstanding, the queue coalesces while they are. A put committed
+ *   by Raft = the requests are ordered; `submit` then resolves.
+ * - **Deliver** (application proxy side): every CART replica watches `<prefix>log/` from its last
+ *   applied revision + 1 and delivers, per etcd revision, one {@link OrderedBatch} with
+ *   `sequence` = the revision. Revisions are totally ordered and identical for all watchers, so
+ *   every replica executes the same batches in the same order; revisions ≤ the last applied one
+ *   are dropped, so each batch is executed exactly once, also across watch reconnects.
+ * - **Checkpoints**: when a batch's revision crosses a multiple of `checkpointInterval`, the
+ *   replica snapshots the proxy, persists `(revision, snapshot)` to `stateDir` (so a restarted
+ *   replica restores and resumes watching from revision + 1) and publishes it to etcd
+ *   (`checkpoints.ts`); a checkpoint with `snapshotQuorum` matching digests is stable and used to
+ *   garbage-collect and compact etcd's history.
+ * - **Compaction**: if the revision a replica needs was compacted, it restores the newest stable
+ *   checkpoint from etcd (digest-verified) and resumes from there (state transfer).
+ *
+ * Malformed log entries (not written by a CART adapter) are dropped and counted; the batch is
+ * still delivered (possibly empty) so that all replicas agree. etcd is crash-fault tolerant only:
+ * see `docs/etcd.md` for what the combination guarantees.
+ */
+import { Etcd3, type IWatchResponse } from 'etcd3';
+import type { AdapterEvent, ApplicationProxy, ConsensusAdapter, OrderedBatch } from '../adapter.ts';
+import { decodeLogEntry, encodeLogEntry } from './codec.ts';
+import { EtcdCheckpointStore } from './checkpoints.ts';
+import {
+  EtcdAdapterStoppedError,
+  EtcdDecodeError,
+  EtcdRequestTooLargeError,
+  EtcdStateTransferUnavailableError,
+  EtcdSubmitError,
+} from './errors.ts';
+import { checkpointPath, loadLocalCheckpoint, saveLocalCheckpoint } from './local-state.ts';
+import { prefixRangeEnd, ResumableWatch } from './watch.ts';
+import { backoffDelay } from '../../net/backoff.ts';
+
+/** Options of {@link createEtcdAdapter}. */
+export interface EtcdAdapterOptions {
+  /** etcd client URLs, e.g. `['http://127.0.0.1:2379', ...]` (any subset of the members works). */
+  readonly endpoints: readonly string[];
+  /** This CART replica's index (names its log key and its checkpoint votes). */
+  readonly replicaId: number;
+  /** Key prefix of this CART deployment in etcd. Default `"cart/"`. */
+  readonly prefix?: string;
+  /** Folder for this replica's local checkpoint file; without it, a restart replays from etcd. */
+  readonly stateDir?: string;
+  /** Checkpoint whenever a batch's revision crosses a multiple of this. Default 1000 revisions. */
+  readonly checkpointInterval?: number;
+  /** Matching checkpoint digests needed to restore from etcd (CART: f+1). Default 1. */
+  readonly snapshotQuorum?: number;
+  /** Compact etcd's history at stable checkpoints (the etcd cluster is CART's alone). Default true. */
+  readonly compact?: boolean;
+  /** Largest accepted request in bytes. Default 1 MiB − 16 (etcd's default request limit is 1.5 MiB). */
+  readonly maxRequestBytes?: number;
+  /** Largest log entry (a batch of requests) in bytes. Default 1 MiB. */
+  readonly maxBatchBytes?: number;
+  /** Concurrent log appends. Default 8. */
+  readonly maxInFlight?: number;
+  /** Deadline of each etcd unary call, in ms. Default 5000. */
+  readonly callTimeoutMs?: number;
+  /** Snapshot chunk size in etcd, bytes. Default 512 KiB. */
+  readonly chunkBytes?: number;
+  /** Uniform [0,1) source for retry jitter (injected). Default `Math.random`. */
+  readonly random?: () => number;
+}
+
+/** Counters of one etcd adapter (for metrics and tests). */
+export interface EtcdAdapterStats {
+  /** Revision of the last delivered batch or restored checkpoint (0 = nothing yet). */
+  appliedSequence: bigint;
+  batchesDelivered: number;
+  requestsDelivered: number;
+  /** Log entries that did not decode (dropped). */
+  malformedEntries: number;
+  /** Events at or below the applied revision (re-sent after a reconnect; dropped). */
+  duplicateEvents: number;
+  logAppends: number;
+  failedAppends: number;
+  watchConnects: number;
+  watchErrors: number;
+  /** Times the needed revision was found compacted. */
+  compactionsHit: number;
+  /** Snapshots restored from etcd (state transfers). */
+  stateTransfers: number;
+  /** Checkpoints taken / published to etcd / stable checkpoints collected. */
+  checkpointsTaken: number;
+  checkpointsPublished: number;
+  garbageCollections: number;
+  /** Whether the start restored a local checkpoint. */
+  restoredLocal: boolean;
+}
+
+/**
+ * Create an etcd-backed consensus adapter for one CART replica (not started; call `start`).
+ * @throws {RangeError} on invalid options
+ */
+export function createEtcdAdapter(options: EtcdAdapterOptions): EtcdAdapter {
+  return new EtcdAdapter(options);
+}
+
+interface Pending {
+  readonly bytes: Uint8Array;
+  readonly resolve: () => void;
+  readonly reject: (e: Error) => void;
+}
+
+/** See the module comment. Create with {@link createEtcdAdapter}. */
+export class EtcdAdapter implements ConsensusAdapter {
+  readonly protocol = 'etcd';
+  private readonly prefix: string;
+  private readonly interval: bigint;
+  private readonly maxRequestBytes: number;
+  private readonly maxBatchBytes: number;
+  private readonly random: () => number;
+  private client: Etcd3 | undefined;
+  private store: EtcdCheckpointStore | undefined;
+  private watch: ResumableWatch | undefined;
+  private proxy: ApplicationProxy | undefined;
+  private state: 'new' | 'running' | 'stopped' = 'new';
+  private applied = 0n;
+  private failed = false;
+  private pending: Pending[] = [];
+  private flushScheduled = false;
+  private inFlight = 0;
+  private nextCheckpoint: { sequence: bigint; snapshot: Uint8Array } | undefined;
+  private publisher: Promise<void> | undefined;
+  private recovering: Promise<void> | undefined;
+  private readonly listeners: ((e: AdapterEvent) => void)[] = [];
+  private readonly counters: EtcdAdapterStats = {
+    appliedSequence: 0n, batchesDelivered: 0, requestsDelivered: 0, malformedEntries: 0,
+    duplicateEvents: 0, logAppends: 0, failedAppends: 0, watchConnects: 0, watchErrors: 0,
+    compactionsHit: 0, stateTransfers: 0, checkpointsTaken: 0, checkpointsPublished: 0,
+    garbageCollections: 0, restoredLocal: false,
+  };
+
+  constructor(private readonly options: EtcdAdapterOptions) {
+    if (options.endpoints.length === 0) throw new RangeError('etcd adapter needs at least one endpoint');
+    if (!Number.isInteger(options.replicaId) || options.replicaId < 0) throw new RangeError('replicaId must be a non-negative integer');
+    this.prefix = options.prefix ?? 'cart/';
+    if (!this.prefix.endsWith('/')) throw new RangeError('prefix must end with "/"');
+    const interval = options.checkpointInterval ?? 1000;
+    if (!Number.isInteger(interval) || interval < 1) throw new RangeError('checkpointInterval must be a positive integer');
+    this.interval = BigInt(interval);
+    this.maxBatchBytes = options.maxBatchBytes ?? 1024 * 1024;
+    this.maxRequestBytes = Math.min(options.maxRequestBytes ?? 1024 * 1024 - 16, this.maxBatchBytes - 9);
+    this.random = options.random ?? Math.random;
+  }
+
+  /** Counters (a copy). */
+  stats(): EtcdAdapterStats {
+    return { ...this.counters, appliedSequence: this.applied, watchConnects: this.watch?.connects ?? 0 };
+  }
+
+  onEvent(listener: (event: AdapterEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(event: AdapterEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // a listener's bug must not stop delivery
+      }
+    }
+  }
+
+  private get logKey(): string {
+    return `${this.prefix}log/${this.options.replicaId}`;
+  }
+
+  /**
+   * Connect to etcd, restore the local checkpoint (if `stateDir` holds one) and start watching
+   * the log. Resolves once etcd answered a read, i.e. `submit` can append.
+   * @throws {EtcdSubmitError} if no etcd endpoint answers within the call deadline
+   * @throws {EtcdAdapterStoppedError} if the adapter was stopped or already started
+   */
+  async start(proxy: ApplicationProxy): Promise<void> {
+    if (this.state !== 'new') throw new EtcdAdapterStoppedError(this.options.replicaId);
+    this.state = 'running';
+    this.proxy = proxy;
+    const timeout = this.options.callTimeoutMs ?? 5000;
+    const client = new Etcd3({
+      hosts: [...this.options.endpoints],
+      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+    });
+    this.client = client;
+    this.store = new EtcdCheckpointStore(client, {
+      prefix: this.prefix,
+      replicaId: this.options.replicaId,
+      quorum: this.options.snapshotQuorum ?? 1,
+      chunkBytes: this.options.chunkBytes ?? 512 * 1024,
+      compact: this.options.compact ?? true,
+    });
+    if (this.options.stateDir !== undefined) {
+      try {
+        const cp = await loadLocalCheckpoint(checkpointPath(this.options.stateDir, this.options.replicaId));
+        if (cp !== undefined) {
+          proxy.restore(cp.snapshot, cp.sequence);
+          this.applied = cp.sequence;
+          this.counters.restoredLocal = true;
+        }
+      } catch (e) {
+        // A corrupt local file is not fatal: replay from etcd (or restore an etcd checkpoint).
+        this.emit({ kind: 'error', error: asError(e) });
+      }
+    }
+    try {
+      await client.get(this.logKey).exists();
+    } catch (e) {
+      await this.stop();
+      throw new EtcdSubmitError(`etcd not reachable at ${this.options.endpoints.join(', ')}: ${asError(e).message}`, { cause: e });
+    }
+    if (this.state !== 'running') throw new EtcdAdapterStoppedError(this.options.replicaId);
+    const logPrefix = Buffer.from(`${this.prefix}log/`);
+    this.watch = new ResumableWatch(
+      client,
+      { key: logPrefix, rangeEnd: prefixRangeEnd(logPrefix), nextRevision: () => this.applied + 1n, random: this.random },
+      {
+        onEvents: (res) => this.deliver(res),
+        onCompacted: (rev) => this.onCompacted(rev),
+        onError: (error) => {
+          this.counters.watchErrors++;
+          this.emit({ kind: 'error', error });
+        },
+      },
+    );
+    this.watch.start();
+  }
+
+  /**
+   * Append `request` to the etcd log. Resolves once the log entry holding it is committed.
+   * @throws {EtcdAdapterStoppedError} if not running
+   * @throws {EtcdRequestTooLargeError} if larger than `maxRequestBytes`
+   * @throws {EtcdSubmitError} if the append failed (outcome ambiguous; CART deduplicates)
+   */
+  submit(request: Uint8Array): Promise<void> {
+    if (this.state !== 'running') return Promise.reject(new EtcdAdapterStoppedError(this.options.replicaId));
+    if (request.length > this.maxRequestBytes) {
+      return Promise.reject(new EtcdRequestTooLargeError(request.length, this.maxRequestBytes));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ bytes: request, resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        queueMicrotask(() => {
+          this.flushScheduled = false;
+          this.flush();
+        });
+      }
+    });
+  }
+
+  private flush(): void {
+    const client = this.client;
+    if (client === undefined || this.state !== 'running') return;
+    while (this.inFlight < (this.options.maxInFlight ?? 8) && this.pending.length > 0) {
+      const batch: Pending[] = [];
+      let size = 5;
+      while (this.pending.length > 0 && (batch.length === 0 || size + 4 + this.pending[0]!.bytes.length <= this.maxBatchBytes)) {
+        const p = this.pending.shift()!;
+        size += 4 + p.bytes.length;
+        batch.push(p);
+      }
+      this.inFlight++;
+      client
+        .put(this.logKey)
+        .value(encodeLogEntry(batch.map((p) => p.bytes)))
+        .exec()
+        .then(
+          () => {
+            this.counters.logAppends++;
+            for (const p of batch) p.resolve();
+          },
+          (e: unknown) => {
+            this.counters.failedAppends++;
+            const err = new EtcdSubmitError(`appending to the etcd log failed: ${asError(e).message}`, { cause: e });
+            for (const p of batch) p.reject(err);
+          },
+        )
+        .finally(() => {
+          this.inFlight--;
+          this.flush();
+        });
+    }
+  }
+
+  /** Deliver the events of one watch response, one batch per revision, in revision order. */
+  private deliver(res: IWatchResponse): void {
+    const proxy = this.proxy;
+    if (proxy === undefined || this.state !== 'running' || this.failed) return;
+    let i = 0;
+    const events = res.events;
+    while (i < events.length) {
+      const revText = events[i]!.kv.mod_revision;
+      const requests: Uint8Array[] = [];
+      for (; i < events.length && events[i]!.kv.mod_revision === revText; i++) {
+        try {
+          requests.push(...decodeLogEntry(events[i]!.kv.value));
+        } catch (e) {
+          if (!(e instanceof EtcdDecodeError)) throw e;
+          this.counters.malformedEntries++;
+        }
+      }
+      const sequence = BigInt(revText);
+      if (sequence <= this.applied) {
+        this.counters.duplicateEvents++;
+        continue;
+      }
+      const batch: OrderedBatch = { sequence, requests };
+      try {
+        proxy.executeBatch(batch);
+      } catch (e) {
+        // Contract violation by the proxy: stop delivering rather than diverge silently.
+        this.failed = true;
+        this.watch?.stop();
+        this.emit({ kind: 'error', error: asError(e) });
+        return;
+      }
+      const previous = this.applied;
+      this.applied = sequence;
+      this.counters.batchesDelivered++;
+      this.counters.requestsDelivered += requests.length;
+      if (sequence / this.interval > previous / this.interval) this.checkpoint(sequence, proxy);
+    }
+  }
+
+  /** Take a checkpoint now (synchronously), persist and publish it in the background. */
+  private checkpoint(sequence: bigint, proxy: ApplicationProxy): void {
+    this.nextCheckpoint = { sequence, snapshot: proxy.snapshot() };
+    this.counters.checkpointsTaken++;
+    if (this.publisher === undefined) this.publisher = this.publishLoop().finally(() => (this.publisher = undefined));
+  }
+
+  private async publishLoop(): Promise<void> {
+    while (this.nextCheckpoint !== undefined && this.state === 'running') {
+      const cp = this.nextCheckpoint;
+      this.nextCheckpoint = undefined;
+      try {
+        if (this.options.stateDir !== undefined) {
+          await saveLocalCheckpoint(checkpointPath(this.options.stateDir, this.options.replicaId), cp);
+        }
+        await this.store!.publish(cp);
+        this.counters.checkpointsPublished++;
+        const stable = await this.store!.stable();
+        if (stable !== undefined && (await this.store!.collect(stable))) this.counters.garbageCollections++;
+      } catch (e) {
+        if (this.state === 'running') this.emit({ kind: 'error', error: asError(e) });
+      }
+    }
+  }
+
+  private onCompacted(compactRevision: bigint): void {
+    this.counters.compactionsHit++;
+    if (this.recovering === undefined) {
+      this.recovering = this.recover(compactRevision).finally(() => (this.recovering = undefined));
+    }
+  }
+
+  /** State transfer: restore the newest stable checkpoint from etcd that covers the compaction. */
+  private async recover(compactRevision: bigint): Promise<void> {
+    for (let attempt = 0; this.state === 'running'; attempt++) {
+      try {
+        const stable = await this.store!.stable();
+        if (stable === undefined || stable.sequence + 1n < compactRevision || stable.sequence <= this.applied) {
+          throw new EtcdStateTransferUnavailableError(
+            `revision ${this.applied + 1n} compacted (oldest kept ${compactRevision}) and no stable checkpoint covers it yet`,
+          );
+        }
+        const bytes = await this.store!.fetch(stable);
+        if (this.state !== 'running') return;
+        this.proxy!.restore(bytes, stable.sequence);
+        this.applied = stable.sequence;
+        this.counters.stateTransfers++;
+        this.emit({ kind: 'state-transfer', sequence: stable.sequence });
+        this.watch?.start();
+        if (this.options.stateDir !== undefined) {
+          const file = checkpointPath(this.options.stateDir, this.options.replicaId);
+          await saveLocalCheckpoint(file, { sequence: stable.sequence, snapshot: bytes }).catch((err: unknown) =>
+            this.emit({ kind: 'error', error: asError(err) }),
+          );
+        }
+        return;
+      } catch (e) {
+        this.emit({ kind: 'error', error: asError(e) });
+        await new Promise((r) => setTimeout(r, backoffDelay(attempt, { initialMs: 100, maxMs: 2000 }, this.random)));
+      }
+    }
+  }
+
+  /** Stop watching, fail queued submissions, close the etcd client. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.watch?.stop();
+    const err = new EtcdAdapterStoppedError(this.options.replicaId);
+    for (const p of this.pending.splice(0)) p.reject(err);
+    await Promise.allSettled([this.publisher, this.recovering]);
+    this.client?.close();
+  }
+}
+
+function asError(e: unknown): Error {
+  return e instanceof Error ? e : new Error(String(e));
+}

@@ -1,0 +1,174 @@
+/**
+ * Checkpoints in etcd: where a CART replica whose needed log revisions were compacted gets a
+ * snapshot from (state transfer), and how the log is garbage collected.
+ *
+ * Key layout under the adapter prefix `p`:
+ *  - `p vote/<sequence, 20 digits>/<replicaId>` → SHA-256 (hex) of that replica's snapshot after
+ *    the batch with etcd revision `sequence`. Written by every replica at every checkpoint.
+ *  - `p blob/<digest>/meta` → `{"size":N,"chunks":K}`; `p blob/<digest>/c/<i, 6 digits>` → chunk i.
+ *    Content-addressed snapshot bytes, written once per digest (chunks first, `meta` last), in
+ *    chunks below etcd's request size limit.
+ *
+ * A checkpoint is *stable* when at least `quorum` replicas voted the same digest for the same
+ * sequence (CART passes f+1: then at least one correct replica vouches for it, as in PBFT's
+ * checkpoint certificates, Castro & Liskov TOCS 2002 §4.3). Only stable checkpoints are restored,
+ * and only after the fetched bytes hash to the voted digest. Garbage collection at a stable
+ * checkpoint S deletes older votes and unreferenced blobs and compacts etcd's history below S, so
+ * neither the keyspace nor the revision history grows without bound.
+ *
+ * Votes are written before the blob, so a blob being written is always referenced by a vote at
+ * least as new as the stable checkpoint and never collected half-written.
+ */
+import { Range, type Etcd3 } from 'etcd3';
+import { snapshotDigest, type Checkpoint } from './codec.ts';
+import { EtcdDecodeError, EtcdStateTransferUnavailableError } from './errors.ts';
+
+/** A checkpoint with at least `quorum` matching votes. */
+export interface StableCheckpoint {
+  /** etcd revision of the last batch reflected in the snapshot. */
+  readonly sequence: bigint;
+  /** SHA-256 of the snapshot, lower-case hex. */
+  readonly digest: string;
+  /** Replica ids that voted for it. */
+  readonly voters: readonly number[];
+}
+
+/** Options of an {@link EtcdCheckpointStore}. */
+export interface EtcdCheckpointStoreOptions {
+  /** Key prefix of the adapter (ends with `/`). */
+  readonly prefix: string;
+  readonly replicaId: number;
+  /** Matching votes needed for a stable checkpoint (CART: f+1). */
+  readonly quorum: number;
+  /** Snapshot chunk size in bytes (below etcd's `--max-request-bytes`, default 1.5 MiB). */
+  readonly chunkBytes: number;
+  /** Compact etcd's revision history at stable checkpoints. */
+  readonly compact: boolean;
+}
+
+const SEQ_DIGITS = 20;
+const DIGEST_RE = /^[0-9a-f]{64}$/;
+
+/** Checkpoint votes and snapshot blobs of one CART deployment in etcd. */
+export class EtcdCheckpointStore {
+  private lastCollected = 0n;
+  /** Malformed vote or blob keys/values seen (ignored), for metrics. */
+  malformed = 0;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly options: EtcdCheckpointStoreOptions,
+  ) {}
+
+  private get votePrefix(): string {
+    return `${this.options.prefix}vote/`;
+  }
+  private blobPrefix(digest: string): string {
+    return `${this.options.prefix}blob/${digest}/`;
+  }
+  private voteKey(sequence: bigint, replica: number): string {
+    return `${this.votePrefix}${sequence.toString().padStart(SEQ_DIGITS, '0')}/${replica}`;
+  }
+
+  /** Publish this replica's checkpoint: its vote, then the blob if no replica stored it yet. */
+  async publish(cp: Checkpoint): Promise<string> {
+    const digest = snapshotDigest(cp.snapshot);
+    await this.client.put(this.voteKey(cp.sequence, this.options.replicaId)).value(digest).exec();
+    const blob = this.blobPrefix(digest);
+    if ((await this.client.get(`${blob}meta`).string()) !== null) return digest;
+    const size = cp.snapshot.length;
+    const chunks = Math.max(1, Math.ceil(size / this.options.chunkBytes));
+    for (let i = 0; i < chunks; i++) {
+      const part = cp.snapshot.subarray(i * this.options.chunkBytes, (i + 1) * this.options.chunkBytes);
+      await this.client.put(`${blob}c/${String(i).padStart(6, '0')}`).value(Buffer.from(part)).exec();
+    }
+    await this.client.put(`${blob}meta`).value(JSON.stringify({ size, chunks })).exec();
+    return digest;
+  }
+
+  /** The newest stable checkpoint, or `undefined` if none has `quorum` matching votes. */
+  async stable(): Promise<StableCheckpoint | undefined> {
+    const votes = await this.client.getAll().prefix(this.votePrefix).strings();
+    const tally = new Map<string, { sequence: bigint; digest: string; voters: Set<number> }>();
+    for (const [key, digest] of Object.entries(votes)) {
+      const m = /^(\d{20})\/(\d{1,9})$/.exec(key.slice(this.votePrefix.length));
+      if (m === null || !DIGEST_RE.test(digest)) {
+        this.malformed++;
+        continue;
+      }
+      const id = `${m[1]}/${digest}`;
+      let t = tally.get(id);
+      if (t === undefined) tally.set(id, (t = { sequence: BigInt(m[1]!), digest, voters: new Set() }));
+      t.voters.add(Number(m[2]));
+    }
+    let best: StableCheckpoint | undefined;
+    for (const t of tally.values()) {
+      if (t.voters.size < this.options.quorum) continue;
+      if (best === undefined || t.sequence > best.sequence) {
+        best = { sequence: t.sequence, digest: t.digest, voters: [...t.voters].sort((a, b) => a - b) };
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Fetch and verify the snapshot bytes of a stable checkpoint.
+   * @throws {EtcdStateTransferUnavailableError} if the blob is not (completely) written yet
+   * @throws {EtcdDecodeError} if the bytes do not match the voted digest
+   */
+  async fetch(cp: StableCheckpoint): Promise<Uint8Array> {
+    const blob = this.blobPrefix(cp.digest);
+    const metaText = await this.client.get(`${blob}meta`).string();
+    if (metaText === null) throw new EtcdStateTransferUnavailableError(`snapshot ${cp.digest} not stored yet`);
+    let meta: { size: number; chunks: number };
+    try {
+      meta = JSON.parse(metaText) as { size: number; chunks: number };
+    } catch {
+      throw new EtcdDecodeError(`malformed snapshot meta for ${cp.digest}`);
+    }
+    if (!Number.isSafeInteger(meta.size) || !Number.isSafeInteger(meta.chunks) || meta.chunks < 1 || meta.chunks > 1e6) {
+      throw new EtcdDecodeError(`malformed snapshot meta for ${cp.digest}`);
+    }
+    const parts: Buffer[] = [];
+    for (let i = 0; i < meta.chunks; i++) {
+      const part = await this.client.get(`${blob}c/${String(i).padStart(6, '0')}`).buffer();
+      if (part === null) throw new EtcdDecodeError(`snapshot ${cp.digest} misses chunk ${i}`);
+      parts.push(part);
+    }
+    const bytes = Buffer.concat(parts);
+    if (bytes.length !== meta.size || snapshotDigest(bytes) !== cp.digest) {
+      throw new EtcdDecodeError(`snapshot bytes do not match digest ${cp.digest}`);
+    }
+    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+
+  /**
+   * Garbage-collect below the stable checkpoint `cp`: delete older votes and unreferenced blobs,
+   * then compact etcd's history below `cp.sequence` (an "already compacted" answer is fine).
+   * Returns whether anything was done (false if `cp` was already collected by this replica).
+   */
+  async collect(cp: StableCheckpoint): Promise<boolean> {
+    if (cp.sequence <= this.lastCollected) return false;
+    this.lastCollected = cp.sequence;
+    await this.client
+      .delete()
+      .range(new Range(this.votePrefix, this.voteKey(cp.sequence, 0).slice(0, -1)))
+      .exec();
+    const referenced = new Set(Object.values(await this.client.getAll().prefix(this.votePrefix).strings()));
+    referenced.add(cp.digest);
+    const blobRoot = `${this.options.prefix}blob/`;
+    const blobKeys = await this.client.getAll().prefix(blobRoot).keys();
+    const digests = new Set(blobKeys.map((k) => k.slice(blobRoot.length).split('/')[0] ?? ''));
+    for (const d of digests) {
+      if (!referenced.has(d)) await this.client.delete().prefix(this.blobPrefix(d)).exec();
+    }
+    if (this.options.compact) {
+      try {
+        await this.client.kv.compact({ revision: cp.sequence.toString(), physical: false });
+      } catch (e) {
+        if (!/compacted/.test(String(e))) throw e;
+      }
+    }
+    return true;
+  }
+}
