@@ -15,8 +15,6 @@ import { bls12_381 as bls } from '@noble/curves/bls12-381.js';
 import type { CurveOps, PreparedPublicKey } from './curve-ops.ts';
 import { BackendError } from './errors.ts';
 import { scalarToBytes } from './field.ts';
-import { domainSeparationTag } from './suite.ts';
-import type { Domain } from './types.ts';
 
 /** The raw Emscripten module of mcl-wasm (C exports with a leading underscore). */
 interface McLModule {
@@ -71,11 +69,7 @@ export function mclCurveOps(): CurveOps<mcl.G1, mcl.G2> {
   const g2 = new mcl.G2();
   g2.deserialize(bls.G2.Point.BASE.toBytes(true));
   const negG2Pre = new mcl.PrecomputedG2(mcl.neg(g2));
-  const dstCache = new Map<Domain, Uint8Array>();
-
-  const hashToG1 = (message: Uint8Array, domain: Domain): mcl.G1 => {
-    let dst = dstCache.get(domain);
-    if (dst === undefined) dstCache.set(domain, (dst = domainSeparationTag(domain)));
+  const hashToG1 = (message: Uint8Array, dst: Uint8Array): mcl.G1 => {
     const out = new mcl.G1();
     const sp = raw.stackSave();
     try {

@@ -6,8 +6,6 @@
 import { bls12_381 as bls } from '@noble/curves/bls12-381.js';
 import { pippenger } from '@noble/curves/abstract/curve.js';
 import type { CurveOps, PreparedPublicKey } from './curve-ops.ts';
-import { domainSeparationTag } from './suite.ts';
-import type { Domain } from './types.ts';
 
 type G1P = InstanceType<typeof bls.G1.Point>;
 type G2P = InstanceType<typeof bls.G2.Point>;
@@ -43,7 +41,7 @@ export function nobleCurveOps(): CurveOps<G1P, G2P> {
     },
     encodeG1: (p) => p.toBytes(true),
     encodeG2: (p) => p.toBytes(true),
-    hashToG1: (message: Uint8Array, domain: Domain) => bls.G1.hashToCurve(message, { DST: domainSeparationTag(domain) }) as unknown as G1P,
+    hashToG1: (message: Uint8Array, dst: Uint8Array) => bls.G1.hashToCurve(message, { DST: dst }) as unknown as G1P,
     mulG1: (p, k) => p.multiply(k),
     mulBaseG2: (k) => G2.BASE.multiply(k),
     msmG1: (points, scalars) => (points.length === 1 ? points[0]!.multiply(scalars[0]!) : pippenger(G1, [...points], [...scalars])),

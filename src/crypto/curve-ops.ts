@@ -3,8 +3,6 @@
  * (validation, Lagrange, batching, error mapping) lives once in `threshold.ts`; a backend only
  * adapts a curve library to this interface. Signatures are in G1, public keys in G2.
  */
-import type { Domain } from './types.ts';
-
 /** A public key decoded once and cached (with whatever precomputation the backend wants). */
 export interface PreparedPublicKey<G2P> {
   readonly point: G2P;
@@ -24,8 +22,8 @@ export interface CurveOps<G1P, G2P> {
   releaseG2?(p: PreparedPublicKey<G2P>): void;
   encodeG1(p: G1P): Uint8Array;
   encodeG2(p: G2P): Uint8Array;
-  /** RFC 9380 hash_to_curve to G1 with the domain's DST. */
-  hashToG1(message: Uint8Array, domain: Domain): G1P;
+  /** RFC 9380 hash_to_curve (BLS12381G1_XMD:SHA-256_SSWU_RO_) with the given DST (1..255 bytes). */
+  hashToG1(message: Uint8Array, dst: Uint8Array): G1P;
   /** k·P for a scalar 0 < k < r. */
   mulG1(p: G1P, k: bigint): G1P;
   /** k·g2. */

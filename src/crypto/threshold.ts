@@ -18,7 +18,7 @@ import {
   WrongKeySetError,
 } from './errors.ts';
 import { lagrangeAtZero, scalarFromBytes } from './field.ts';
-import { isDomain } from './suite.ts';
+import { domainSeparationTag, isDomain } from './suite.ts';
 import type { BatchItem, Domain, KeyShare, PublicKeySet, SignatureShare, ThresholdBls } from './types.ts';
 
 /** Source of cryptographically secure random bytes (Web Crypto by default; works in browsers). */
@@ -221,8 +221,18 @@ export class GenericThresholdBls<G1P, G2P> implements ThresholdBls {
   /** H_domain(message) ∈ G1 (RFC 9380). @throws TypeError for a non-byte message or unknown domain. */
   hash(message: Uint8Array, domain: Domain): G1P {
     if (!(message instanceof Uint8Array)) throw new TypeError('message must be a Uint8Array');
-    if (!isDomain(domain)) throw new TypeError(`unknown domain ${String(domain)}`);
-    return this.ops.hashToG1(message, domain);
+    return this.ops.hashToG1(message, domainSeparationTag(domain));
+  }
+
+  /**
+   * RFC 9380 hash_to_curve to G1 with an arbitrary DST (known-answer tests, other protocols).
+   * @returns the compressed point (48 bytes).
+   */
+  hashToCurveWithDst(message: Uint8Array, dst: Uint8Array): Uint8Array {
+    if (!(message instanceof Uint8Array) || !(dst instanceof Uint8Array) || dst.length === 0 || dst.length > 255) {
+      throw new TypeError('message must be bytes and DST 1..255 bytes');
+    }
+    return this.ops.encodeG1(this.ops.hashToG1(message, dst));
   }
 
   /** Uniform non-zero 64-bit weight for the small-exponent batch test. */
