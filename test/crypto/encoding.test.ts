@@ -1,0 +1,105 @@
+/**
+ * Property tests (fast-check) on point encodings: arbitrary bytes never crash a decoder with an
+ * untyped exception and never verify; valid encodings round-trip; single-bit corruptions of a
+ * valid signature are rejected by both backends alike.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { CryptoError, dealKeySets, fromHex, MalformedEncodingError, toHex } from '../../src/crypto/index.ts';
+import { loadGeneric } from '../../src/crypto/backends.ts';
+import { checkCompressedPoint } from '../../src/crypto/encoding.ts';
+import { scalarFromBytes, scalarToBytes, FR_ORDER } from '../../src/crypto/field.ts';
+import { GenericThresholdBls } from '../../src/crypto/threshold.ts';
+import { enc, hex } from './helpers.ts';
+
+const { publicKeySets, shares } = dealKeySets(4, [{ name: 'ordered', threshold: 2 }]);
+const ks = publicKeySets[0]!;
+const msg = enc('m');
+let mcl: GenericThresholdBls<unknown, unknown>;
+let noble: GenericThresholdBls<unknown, unknown>;
+let sig: Uint8Array;
+before(async () => {
+  mcl = await loadGeneric('mcl');
+  noble = await loadGeneric('noble');
+  sig = mcl.combine(ks, [mcl.signShare(shares[0]![0]!, 'ordered-reply', msg), mcl.signShare(shares[2]![0]!, 'ordered-reply', msg)]);
+});
+
+/** Decodes with a backend; returns 'ok' or the error class name; fails the test on untyped errors. */
+function classify(bls: GenericThresholdBls<unknown, unknown>, bytes: Uint8Array, group: 'G1' | 'G2'): string {
+  try {
+    if (group === 'G1') bls.decodeSignature(bytes);
+    else bls.preparePublicKey(bytes);
+    return 'ok';
+  } catch (e) {
+    assert.ok(e instanceof CryptoError, `untyped error ${String(e)}`);
+    return e.name;
+  }
+}
+
+test('property: arbitrary 48/96-byte strings decode to a typed error or a valid point, same verdict on both backends', () => {
+  fc.assert(
+    fc.property(fc.oneof(fc.uint8Array({ minLength: 48, maxLength: 48 }), fc.uint8Array({ maxLength: 100 })), fc.boolean(), (b, setFlag) => {
+      const bytes = b.slice();
+      if (setFlag && bytes.length > 0) bytes[0]! = (bytes[0]! | 0x80) & 0xbf; // compressed, not infinity: exercise curve checks
+      const v1 = classify(mcl, bytes, 'G1');
+      assert.equal(classify(noble, bytes, 'G1'), v1);
+      if (v1 === 'ok') assert.equal(hex(mcl.curve.encodeG1(mcl.decodeSignature(bytes))), hex(bytes), 'canonical round trip');
+      assert.equal(mcl.verify(ks.groupPublicKey, 'ordered-reply', msg, bytes), false);
+    }),
+    { numRuns: 150 },
+  );
+});
+
+test('property: arbitrary 96-byte strings as public keys give the same typed verdict on both backends', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 96, maxLength: 96 }), (b) => {
+      const bytes = b.slice();
+      bytes[0]! = (bytes[0]! | 0x80) & 0x9f;
+      const v = classify(mcl, bytes, 'G2');
+      assert.equal(classify(noble, bytes, 'G2'), v);
+      assert.equal(mcl.verify(bytes, 'ordered-reply', msg, sig), false);
+    }),
+    { numRuns: 40 },
+  );
+});
+
+test('property: every single-bit flip of a valid signature is rejected by both backends', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 48 * 8 - 1 }), (bit) => {
+      const bad = sig.slice();
+      bad[bit >> 3]! ^= 1 << (bit & 7);
+      assert.equal(mcl.verify(ks.groupPublicKey, 'ordered-reply', msg, bad), false);
+      assert.equal(noble.verify(ks.groupPublicKey, 'ordered-reply', msg, bad), false);
+    }),
+    { numRuns: 25 },
+  );
+  assert.equal(mcl.verify(ks.groupPublicKey, 'ordered-reply', msg, sig), true);
+});
+
+test('property: valid points round-trip through both backends identically', () => {
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 1, maxLength: 64 }), (m) => {
+      const a = mcl.hashToCurveWithDst(m, enc('CART-TEST'));
+      assert.equal(hex(noble.hashToCurveWithDst(m, enc('CART-TEST'))), hex(a));
+      assert.equal(hex(noble.curve.encodeG1(noble.decodeSignature(a))), hex(a));
+      assert.equal(hex(mcl.curve.encodeG1(mcl.decodeSignature(a))), hex(a));
+    }),
+    { numRuns: 20 },
+  );
+});
+
+test('property: scalars and hex round-trip; non-canonical scalars are rejected', () => {
+  fc.assert(
+    fc.property(fc.bigInt({ min: 1n, max: FR_ORDER - 1n }), (s) => {
+      assert.equal(scalarFromBytes(scalarToBytes(s)), s);
+      const b = scalarToBytes(s);
+      assert.equal(hex(fromHex(toHex(b), 32)), hex(b));
+    }),
+  );
+  assert.throws(() => scalarFromBytes(scalarToBytes(FR_ORDER)), CryptoError);
+  assert.throws(() => scalarFromBytes(new Uint8Array(32)), CryptoError);
+  assert.throws(() => fromHex('abc'), MalformedEncodingError);
+  assert.throws(() => fromHex('zz'), MalformedEncodingError);
+  assert.throws(() => checkCompressedPoint('x', 'G1', 'x'), MalformedEncodingError);
+});
