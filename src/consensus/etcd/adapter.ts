@@ -54,6 +54,11 @@ export interface EtcdAdapterOptions {
   readonly snapshotQuorum?: number;
   /** Compact etcd's history at stable checkpoints (the etcd cluster is CART's alone). Default true. */
   readonly compact?: boolean;
+  /**
+   * Revisions of history kept below the newest stable checkpoint when compacting, so replicas a
+   * little behind catch up by replay instead of state transfer. Default `checkpointInterval`.
+   */
+  readonly retainRevisions?: number;
   /** Largest accepted request in bytes. Default 1 MiB − 16 (etcd's default request limit is 1.5 MiB). */
   readonly maxRequestBytes?: number;
   /** Largest log entry (a batch of requests) in bytes. Default 1 MiB. */
@@ -195,6 +200,7 @@ export class EtcdAdapter implements ConsensusAdapter {
       quorum: this.options.snapshotQuorum ?? 1,
       chunkBytes: this.options.chunkBytes ?? 512 * 1024,
       compact: this.options.compact ?? true,
+      retainRevisions: BigInt(this.options.retainRevisions ?? Number(this.interval)),
     });
     if (this.options.stateDir !== undefined) {
       try {

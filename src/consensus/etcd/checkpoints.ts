@@ -13,7 +13,8 @@
  * sequence (CART passes f+1: then at least one correct replica vouches for it, as in PBFT's
  * checkpoint certificates, Castro & Liskov TOCS 2002 §4.3). Only stable checkpoints are restored,
  * and only after the fetched bytes hash to the voted digest. Garbage collection at a stable
- * checkpoint S deletes older votes and unreferenced blobs and compacts etcd's history below S, so
+ * checkpoint S deletes older votes and unreferenced blobs and compacts etcd's history below
+ * S − retainRevisions, so
  * neither the keyspace nor the revision history grows without bound.
  *
  * Votes are written before the blob, so a blob being written is always referenced by a vote at
@@ -44,6 +45,8 @@ export interface EtcdCheckpointStoreOptions {
   readonly chunkBytes: number;
   /** Compact etcd's revision history at stable checkpoints. */
   readonly compact: boolean;
+  /** Revisions of history kept below the stable checkpoint when compacting. */
+  readonly retainRevisions: bigint;
 }
 
 const SEQ_DIGITS = 20;
@@ -162,9 +165,10 @@ export class EtcdCheckpointStore {
     for (const d of digests) {
       if (!referenced.has(d)) await this.client.delete().prefix(this.blobPrefix(d)).exec();
     }
-    if (this.options.compact) {
+    const compactAt = cp.sequence - this.options.retainRevisions;
+    if (this.options.compact && compactAt > 1n) {
       try {
-        await this.client.kv.compact({ revision: cp.sequence.toString(), physical: false });
+        await this.client.kv.compact({ revision: compactAt.toString(), physical: false });
       } catch (e) {
         if (!/compacted/.test(String(e))) throw e;
       }
