@@ -121,6 +121,13 @@ export async function writeKeyFiles(
   if (!Number.isSafeInteger(n) || n < 3 * f + 1) throw new InvalidThresholdError(`replicas n = ${String(n)} must be ≥ 3f+1 = ${3 * f + 1}`);
   const { publicKeySets, shares } = dealKeySets(n, defaultKeySetSpecs(f), opts.randomBytes ? { randomBytes: opts.randomBytes } : {});
   const keySets = publicKeySets.map(publicKeySetToJson);
+  const overwrite = opts.overwrite ?? false;
+  if (!overwrite) {
+    for (const name of [PUBLIC_FILE_NAME, ...Array.from({ length: n }, (_, k) => secretFileName(k + 1))]) {
+      const exists = await stat(join(dir, name)).then(() => true, () => false);
+      if (exists) throw new KeyFileError(`${join(dir, name)} exists (use overwrite / --force to replace it)`);
+    }
+  }
   try {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const publicFile = join(dir, PUBLIC_FILE_NAME);
@@ -134,7 +141,7 @@ export async function writeKeyFiles(
       faults: f,
       keySets,
     };
-    await writeFileAtomic(publicFile, JSON.stringify(pub, null, 2) + '\n', 0o644, opts.overwrite ?? false);
+    await writeFileAtomic(publicFile, JSON.stringify(pub, null, 2) + '\n', 0o644, overwrite);
     const secretFiles: string[] = [];
     for (let i = 1; i <= n; i++) {
       const path = join(dir, secretFileName(i));
@@ -147,7 +154,7 @@ export async function writeKeyFiles(
         shares: shares[i - 1]!.map((s) => ({ keySet: s.keySet, index: s.index, secret: toHex(s.secret) })),
         keySets,
       };
-      await writeFileAtomic(path, JSON.stringify(sec, null, 2) + '\n', 0o600, opts.overwrite ?? false);
+      await writeFileAtomic(path, JSON.stringify(sec, null, 2) + '\n', 0o600, overwrite);
       secretFiles.push(path);
     }
     return { publicFile, secretFiles };
