@@ -1,0 +1,355 @@
+/**
+ * The CART client (issue 4 §client): needs only replica addresses and the group public key.
+ *
+ * Each invocation gets a fresh request id and is signed with the client's Ed25519 key. It is
+ * sent to one contact replica; on a timeout, a closed connection, an error notice or a reply
+ * that fails verification, the client fails over to the next replica (same request id, so the
+ * request still executes at most once). The first reply whose Merkle proof and group signature
+ * verify and that matches the request completes the invocation; everything else is counted and
+ * dropped. Many invocations may be outstanding (pipelining), up to `maxOutstanding`; more wait
+ * in a FIFO queue.
+ *
+ * Browser-safe except for the default transport ({@link TcpTransport}, Node only), which is
+ * loaded lazily; pass `transport` to avoid it.
+ */
+import type { PublicKeySet } from '../crypto/verify.ts';
+import {
+  DEFAULT_WIRE_LIMITS,
+  ErrorCode,
+  decodeReplicaFrame,
+  encodeClientFrame,
+  type CartErrorNotice,
+  type CartReply,
+  type WireLimits,
+} from '../wire/codec.ts';
+import { digest, ORDERED_KEY_SET, READONLY_KEY_SET } from '../wire/digest.ts';
+import { ClientConfigError, ClosedError, NoQuorumError, RequestRejectedError, RequestTooLargeError, TimeoutError } from './errors.ts';
+import { createClientIdentity, signRequest, type ClientIdentity } from './identity.ts';
+import { ReplyVerifier, type ReplyRejectReason, type SignatureVerifier, defaultSignatureVerifier } from './reply-verifier.ts';
+import type { ClientTransport, ReplicaEndpoint, TransportConnection } from './transport.ts';
+
+/** Options of {@link connect}. */
+export interface CartClientOptions {
+  /** Client endpoints of all n replicas, in replica index order (1..n). */
+  readonly replicas: readonly ReplicaEndpoint[];
+  /** Public key sets (from the public key file); the 'ordered' set is required unless `groupPublicKey` is given. */
+  readonly publicKeySets?: readonly PublicKeySet[];
+  /** Group public key of the 'ordered' key set (alternative to `publicKeySets`). */
+  readonly groupPublicKey?: Uint8Array;
+  /** Time to wait for a verified reply from one replica before failing over, ms (default 2000). */
+  readonly timeoutMs?: number;
+  /** Replicas tried per invocation before giving up (default 2n). */
+  readonly maxAttempts?: number;
+  /** Invocations in flight at once (default 128; must stay below the replicas' window). */
+  readonly maxOutstanding?: number;
+  /** Signing identity (default: a fresh random Ed25519 key). */
+  readonly identity?: ClientIdentity;
+  /** First request id (default 1). A client reusing an identity must continue above its last id. */
+  readonly firstRequestId?: bigint;
+  /** Index (0-based into `replicas`) of the first contact replica (default 0). */
+  readonly contact?: number;
+  /** Transport (default: Node TCP). */
+  readonly transport?: ClientTransport;
+  /** BLS verifier (default: pure-JS pairing from src/crypto/verify.ts). */
+  readonly verifier?: SignatureVerifier;
+  readonly limits?: WireLimits;
+}
+
+/** Counters of one client. */
+export interface CartClientStats {
+  /** Invocations started. */
+  invoked: number;
+  /** Invocations completed with a verified reply. */
+  verified: number;
+  /** Invocations that failed (timeout, rejected, closed). */
+  failed: number;
+  /** Replies or frames rejected, by reason. */
+  rejected: Record<ReplyRejectReason | 'error-notice' | 'late', number>;
+  /** Switches to another replica. */
+  failovers: number;
+  /** Attempts that timed out. */
+  timeouts: number;
+  /** BLS pairing checks performed, and replies verified from the root cache. */
+  pairingChecks: number;
+  cacheHits: number;
+}
+
+interface Pending {
+  readonly requestId: bigint;
+  readonly operationDigest: Uint8Array;
+  readonly frame: Uint8Array;
+  readonly keySet: string;
+  readonly resolve: (result: Uint8Array) => void;
+  readonly reject: (err: Error) => void;
+  target: number;
+  attempts: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  readonly errors: Map<number, Set<number>>;
+}
+
+interface Queued {
+  readonly operation: Uint8Array;
+  readonly readOnly: boolean;
+  readonly resolve: (result: Uint8Array) => void;
+  readonly reject: (err: Error) => void;
+}
+
+/** A CART client; create with {@link connect}. */
+export class CartClient {
+  /** This client's id (SHA-256 of its public key). */
+  readonly clientId: Uint8Array;
+  private readonly identity: ClientIdentity;
+  private readonly n: number;
+  private readonly f: number;
+  private readonly timeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly maxOutstanding: number;
+  private readonly limits: WireLimits;
+  private readonly replyVerifier: ReplyVerifier;
+  private readonly conns: (TransportConnection | undefined)[];
+  private readonly pending = new Map<bigint, Pending>();
+  private readonly queue: Queued[] = [];
+  private nextId: bigint;
+  private contact: number;
+  private closed = false;
+  private readonly counters: CartClientStats = {
+    invoked: 0,
+    verified: 0,
+    failed: 0,
+    rejected: { malformed: 0, 'unknown-request': 0, 'wrong-client': 0, 'wrong-key-set': 0, 'bad-proof': 0, 'bad-signature': 0, 'error-notice': 0, late: 0 },
+    failovers: 0,
+    timeouts: 0,
+    pairingChecks: 0,
+    cacheHits: 0,
+  };
+
+  /** Use {@link connect}. */
+  constructor(
+    private readonly options: CartClientOptions,
+    private readonly transport: ClientTransport,
+  ) {
+    this.n = options.replicas.length;
+    if (this.n < 1) throw new ClientConfigError('at least one replica endpoint is required');
+    this.f = Math.floor((this.n - 1) / 3);
+    const keys = new Map<string, Uint8Array>();
+    for (const ks of options.publicKeySets ?? []) keys.set(ks.name, ks.groupPublicKey);
+    if (options.groupPublicKey) keys.set(ORDERED_KEY_SET, options.groupPublicKey);
+    if (!keys.has(ORDERED_KEY_SET)) throw new ClientConfigError(`the '${ORDERED_KEY_SET}' group public key is required`);
+    this.replyVerifier = new ReplyVerifier(keys, options.verifier ?? defaultSignatureVerifier);
+    this.identity = options.identity ?? createClientIdentity();
+    this.clientId = this.identity.clientId;
+    this.timeoutMs = options.timeoutMs ?? 2000;
+    this.maxAttempts = options.maxAttempts ?? 2 * this.n;
+    this.maxOutstanding = options.maxOutstanding ?? 128;
+    this.limits = options.limits ?? DEFAULT_WIRE_LIMITS;
+    this.nextId = options.firstRequestId ?? 1n;
+    this.contact = (options.contact ?? 0) % this.n;
+    this.conns = new Array<TransportConnection | undefined>(this.n).fill(undefined);
+  }
+
+  /**
+   * Invoke an ordered operation; resolves with the verified result.
+   * @throws {RequestTooLargeError} operation above the wire limit
+   * @throws {TimeoutError} every attempt timed out; {@link NoQuorumError} no verified reply otherwise
+   * @throws {RequestRejectedError} f+1 replicas reported the same error; {@link ClosedError} client closed
+   */
+  invoke(operation: Uint8Array): Promise<Uint8Array> {
+    return this.enqueue(operation, false);
+  }
+
+  /**
+   * Invoke a read-only operation. Currently ordered like {@link invoke} (the reply is signed by
+   * the 'ordered' key set); the seam for issue 5's unordered read-only path (key set 'readonly',
+   * t = 2f+1, fallback to ordered on disagreement) is {@link dispatch}'s `readOnly` flag.
+   */
+  invokeReadOnly(operation: Uint8Array): Promise<Uint8Array> {
+    return this.enqueue(operation, false /* readOnly path of issue 5 not enabled yet */);
+  }
+
+  /** Invocations in flight plus queued. */
+  get outstanding(): number {
+    return this.pending.size + this.queue.length;
+  }
+
+  /** A snapshot of the counters. */
+  stats(): CartClientStats {
+    return {
+      ...this.counters,
+      rejected: { ...this.counters.rejected },
+      pairingChecks: this.replyVerifier.pairingChecks,
+      cacheHits: this.replyVerifier.cacheHits,
+    };
+  }
+
+  /** Close all connections; outstanding invocations reject with {@link ClosedError}. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const p of this.pending.values()) {
+      if (p.timer) clearTimeout(p.timer);
+      p.reject(new ClosedError());
+    }
+    this.pending.clear();
+    for (const q of this.queue.splice(0)) q.reject(new ClosedError());
+    for (let i = 0; i < this.n; i++) {
+      this.conns[i]?.close();
+      this.conns[i] = undefined;
+    }
+  }
+
+  private enqueue(operation: Uint8Array, readOnly: boolean): Promise<Uint8Array> {
+    if (this.closed) return Promise.reject(new ClosedError());
+    if (operation.length > this.limits.maxOperationBytes) return Promise.reject(new RequestTooLargeError(operation.length, this.limits.maxOperationBytes));
+    return new Promise<Uint8Array>((resolve, reject) => {
+      this.counters.invoked++;
+      const q: Queued = { operation, readOnly, resolve, reject };
+      if (this.pending.size < this.maxOutstanding) this.dispatch(q);
+      else this.queue.push(q);
+    });
+  }
+
+  /** Start one invocation: assign a request id, sign, send to the contact replica. */
+  private dispatch(q: Queued): void {
+    const requestId = this.nextId++;
+    const signature = signRequest(this.identity, requestId, q.readOnly, q.operation);
+    const frame = encodeClientFrame({ clientPublicKey: this.identity.publicKey, requestId, operation: q.operation, readOnly: q.readOnly, signature });
+    const p: Pending = {
+      requestId,
+      operationDigest: digest(q.operation),
+      frame,
+      keySet: q.readOnly ? READONLY_KEY_SET : ORDERED_KEY_SET,
+      resolve: (r) => {
+        this.counters.verified++;
+        q.resolve(r);
+      },
+      reject: (e) => {
+        this.counters.failed++;
+        q.reject(e);
+      },
+      target: this.contact,
+      attempts: 0,
+      timer: undefined,
+      errors: new Map(),
+    };
+    this.pending.set(requestId, p);
+    this.attempt(p);
+  }
+
+  private attempt(p: Pending): void {
+    p.attempts++;
+    if (p.timer) clearTimeout(p.timer);
+    p.timer = setTimeout(() => this.onTimeout(p), this.timeoutMs);
+    const conn = this.connection(p.target);
+    if (!conn.send(p.frame)) this.failover(p, p.target);
+  }
+
+  private onTimeout(p: Pending): void {
+    if (this.pending.get(p.requestId) !== p) return;
+    this.counters.timeouts++;
+    this.failover(p, p.target, true);
+  }
+
+  /** Move `p` to the next replica after `failed`; give up after `maxAttempts`. */
+  private failover(p: Pending, failed: number, timedOut = false): void {
+    if (this.pending.get(p.requestId) !== p || p.target !== failed) return;
+    if (p.attempts >= this.maxAttempts) {
+      this.finish(p);
+      const msg = `no verified reply for request ${p.requestId} after ${p.attempts} attempts`;
+      p.reject(timedOut ? new TimeoutError(msg, p.attempts) : new NoQuorumError(msg, p.attempts));
+      return;
+    }
+    this.counters.failovers++;
+    p.target = (failed + 1) % this.n;
+    if (this.contact === failed) this.contact = p.target;
+    // defer so a burst of failures (closed connection) does not recurse
+    queueMicrotask(() => {
+      if (this.pending.get(p.requestId) === p && !this.closed) this.attempt(p);
+    });
+  }
+
+  private finish(p: Pending): void {
+    if (p.timer) clearTimeout(p.timer);
+    this.pending.delete(p.requestId);
+    while (this.queue.length > 0 && this.pending.size < this.maxOutstanding && !this.closed) this.dispatch(this.queue.shift()!);
+  }
+
+  private connection(i: number): TransportConnection {
+    const existing = this.conns[i];
+    if (existing) return existing;
+    const conn = this.transport.connect(this.options.replicas[i]!, {
+      onFrame: (payload) => this.onFrame(i, payload),
+      onClose: () => {
+        if (this.conns[i] === conn) this.conns[i] = undefined;
+        for (const p of [...this.pending.values()]) if (p.target === i) this.failover(p, i);
+      },
+    });
+    this.conns[i] = conn;
+    return conn;
+  }
+
+  private onFrame(from: number, payload: Uint8Array): void {
+    if (this.closed) return;
+    let msg;
+    try {
+      msg = decodeReplicaFrame(payload, this.limits);
+    } catch {
+      this.counters.rejected.malformed++;
+      return;
+    }
+    if (msg.type === 'error') this.onErrorNotice(from, msg.error);
+    else void this.onReply(from, msg.reply);
+  }
+
+  private onErrorNotice(from: number, e: CartErrorNotice): void {
+    this.counters.rejected['error-notice']++;
+    const p = this.pending.get(e.requestId);
+    if (!p) return;
+    let who = p.errors.get(e.code);
+    if (!who) p.errors.set(e.code, (who = new Set()));
+    who.add(from);
+    if (who.size >= this.f + 1 && e.code !== ErrorCode.OVERLOADED && e.code !== ErrorCode.UNAVAILABLE) {
+      this.finish(p);
+      p.reject(new RequestRejectedError(e.code, `${who.size} replicas rejected request ${p.requestId}: ${e.message}`));
+      return;
+    }
+    this.failover(p, from);
+  }
+
+  private async onReply(from: number, reply: CartReply): Promise<void> {
+    const p = this.pending.get(reply.requestId);
+    if (!p) {
+      this.counters.rejected.late++;
+      return;
+    }
+    const verdict = await this.replyVerifier.check(reply, {
+      keySet: p.keySet,
+      clientId: this.clientId,
+      requestId: p.requestId,
+      operationDigest: p.operationDigest,
+    });
+    if (this.pending.get(reply.requestId) !== p) {
+      if (verdict.ok) this.counters.rejected.late++;
+      return;
+    }
+    if (!verdict.ok) {
+      this.counters.rejected[verdict.reason]++;
+      this.failover(p, from);
+      return;
+    }
+    this.finish(p);
+    p.resolve(reply.result);
+  }
+}
+
+/**
+ * Create a CART client. Connections are opened lazily on first use.
+ * @throws {ClientConfigError} no replicas, or no 'ordered' group public key
+ */
+export async function connect(options: CartClientOptions): Promise<CartClient> {
+  let transport = options.transport;
+  if (!transport) {
+    const { TcpTransport } = await import('./tcp-transport.ts');
+    transport = new TcpTransport({ maxFrameBytes: (options.limits ?? DEFAULT_WIRE_LIMITS).maxFrameBytes });
+  }
+  return new CartClient(options, transport);
+}

@@ -1,0 +1,499 @@
+/**
+ * The CART replica: the server-side handler that turns any {@link ConsensusAdapter} into a
+ * service whose replies carry a BLS threshold group signature (issue 4).
+ *
+ * Parts: a TCP client endpoint (length-prefixed frames of `proto/cart.proto`), the BFT client
+ * handler (verifies a request's client signature, then submits it to the adapter, or answers it
+ * from the reply cache when it was already executed), the {@link CartApplicationProxy} the
+ * adapter delivers to, the {@link ShareExchange} (signer, share exchange, aggregator) and the
+ * reply path. Any replica accepts any request; the client needs only one correct replica.
+ *
+ * Bad input never throws out of a handler: frames are decoded into typed errors, answered with
+ * an Error frame when a client may retry, counted in metrics, and dropped.
+ */
+import { pino, type Logger } from 'pino';
+import type { ConsensusAdapter, AdapterEvent } from '../consensus/adapter.ts';
+import type { Application } from '../apps/application.ts';
+import type { CryptoService, KeyShare, PublicKeySet } from '../crypto/types.ts';
+import type { PeerNetwork } from '../net/peer-network.ts';
+import { FrameServer, type ServerConnection } from '../net/server.ts';
+import {
+  DEFAULT_WIRE_LIMITS,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  decodeClientFrame,
+  decodePeerFrame,
+  encodeClientFrame,
+  encodePeerFrame,
+  encodeReplicaFrame,
+  type CartRequest,
+  type ErrorCodeValue,
+  type PeerMessage,
+  type WireLimits,
+} from '../wire/codec.ts';
+import { WireError } from '../wire/errors.ts';
+import { ORDERED_KEY_SET, toHex } from '../wire/digest.ts';
+import { CartApplicationProxy, type ExecutedBatch } from './app-proxy.ts';
+import { RequestVerifier } from './request-verifier.ts';
+import { ShareExchange, type ByzantineOptions, type SignedBatch } from './share-exchange.ts';
+import { ReplicaMetrics, serveMetrics } from './metrics.ts';
+import type { Server } from 'node:http';
+
+/** Invalid replica configuration (missing key set, index mismatch...). */
+export class CartReplicaConfigError extends Error {
+  override name = 'CartReplicaConfigError';
+}
+
+/** Key material of one replica: all public key sets and this replica's key shares. */
+export interface CartReplicaKeys {
+  readonly publicKeySets: readonly PublicKeySet[];
+  readonly shares: readonly KeyShare[];
+}
+
+/** Tuning knobs and test switches. */
+export interface CartReplicaTuning {
+  /** Tentative aggregation (combine first, verify once). Default true. */
+  readonly tentative?: boolean;
+  /** Request ids remembered per client (default 1024). */
+  readonly window?: number;
+  /** Clients remembered in the deduplication table (default 100 000). */
+  readonly maxClients?: number;
+  /** Executed batches retained for late replies (default 4096). */
+  readonly maxBatches?: number;
+  /** Requests one client connection may have waiting (default 4096). */
+  readonly maxWaitingPerConnection?: number;
+  /** Waiting requests in total (default 100 000). */
+  readonly maxWaiting?: number;
+  /** A waiting request is forgotten after this many ms (the client retransmits). Default 60 000. */
+  readonly waiterTtlMs?: number;
+  /** Wire limits (defaults: {@link DEFAULT_WIRE_LIMITS}). */
+  readonly limits?: WireLimits;
+  /** Byzantine behaviour for tests and the demo (off by default). */
+  readonly byzantine?: ByzantineOptions;
+  /** Millisecond clock (injected for tests). Default Date.now. */
+  readonly now?: () => number;
+}
+
+/** Options of {@link startCartReplica}. */
+export interface CartReplicaOptions {
+  /** This replica's index 1..n (its signer index; its PeerNetwork id is index-1). */
+  readonly index: number;
+  readonly adapter: ConsensusAdapter;
+  readonly application: Application;
+  readonly keys: CartReplicaKeys;
+  /** Authenticated replica mesh (ids 0..n-1) used for share exchange. */
+  readonly network: PeerNetwork;
+  /** Call `network.start()` here and `close()` it on shutdown (default true). */
+  readonly startNetwork?: boolean;
+  /** Client endpoint address; port 0 (default) picks a free port. Host default 127.0.0.1. */
+  readonly listen?: { readonly host?: string; readonly port?: number };
+  /** Threshold crypto (worker pool or in-thread); not closed by the replica. */
+  readonly crypto: CryptoService;
+  /** Structured logger (default: silent). Secrets are never logged. */
+  readonly logger?: Logger;
+  /** Serve Prometheus metrics on HTTP `/metrics` (default: not served; metrics still collected). */
+  readonly metrics?: { readonly host?: string; readonly port?: number };
+  readonly options?: CartReplicaTuning;
+}
+
+/** A running replica. */
+export interface CartReplica {
+  readonly index: number;
+  /** Bound client endpoint. */
+  readonly address: { readonly host: string; readonly port: number };
+  /** Bound metrics endpoint, if served. */
+  readonly metricsAddress: { readonly host: string; readonly port: number } | undefined;
+  readonly metrics: ReplicaMetrics;
+  readonly proxy: CartApplicationProxy;
+  readonly exchange: ShareExchange;
+  /** Stop serving: client endpoint, adapter, share exchange, metrics, network (if started here). Idempotent. */
+  close(): Promise<void>;
+}
+
+interface Waiter {
+  readonly conn: ServerConnection;
+  readonly since: number;
+}
+
+const corrupt = (b: Uint8Array): Uint8Array => {
+  const out = Uint8Array.from(b.length ? b : [0]);
+  out[0] = (out[0]! ^ 0x5a) & 0xff;
+  return out;
+};
+
+function errorCodeOf(e: WireError): ErrorCodeValue {
+  switch (e.reason) {
+    case 'unsupported-version':
+      return ErrorCode.UNSUPPORTED_VERSION;
+    case 'too-large':
+      return ErrorCode.TOO_LARGE;
+    default:
+      return ErrorCode.MALFORMED;
+  }
+}
+
+/**
+ * Start a CART replica: listen for clients, start the adapter with CART's application proxy,
+ * and exchange signature shares over `network`.
+ * @throws {CartReplicaConfigError} if the 'ordered' key set or this replica's share is missing
+ * @throws the listen error (e.g. EADDRINUSE) or the adapter's start error
+ */
+export async function startCartReplica(opts: CartReplicaOptions): Promise<CartReplica> {
+  const keySet = opts.keys.publicKeySets.find((k) => k.name === ORDERED_KEY_SET);
+  const keyShare = opts.keys.shares.find((s) => s.keySet === ORDERED_KEY_SET);
+  if (!keySet || !keyShare) throw new CartReplicaConfigError(`key set '${ORDERED_KEY_SET}' or its share missing`);
+  if (keyShare.index !== opts.index) throw new CartReplicaConfigError(`key share index ${keyShare.index} != replica index ${opts.index}`);
+  if (opts.network.n !== keySet.replicas || opts.network.self !== opts.index - 1) {
+    throw new CartReplicaConfigError(`network (self ${opts.network.self}, n ${opts.network.n}) does not match replica ${opts.index} of ${keySet.replicas}`);
+  }
+  const r = new Replica(opts, keySet, keyShare);
+  try {
+    await r.start();
+  } catch (e) {
+    await r.close();
+    throw e;
+  }
+  return r;
+}
+
+class Replica implements CartReplica {
+  readonly index: number;
+  readonly metrics: ReplicaMetrics;
+  readonly proxy: CartApplicationProxy;
+  readonly exchange: ShareExchange;
+  address = { host: '127.0.0.1', port: 0 };
+  metricsAddress: { host: string; port: number } | undefined;
+  private readonly log: Logger;
+  private readonly server: FrameServer;
+  private readonly verifier = new RequestVerifier();
+  private readonly limits: WireLimits;
+  private readonly t: CartReplicaTuning;
+  private readonly now: () => number;
+  private readonly waiters = new Map<string, Map<number, Waiter>>();
+  private readonly byConn = new Map<number, Set<string>>();
+  private waitingCount = 0;
+  private readonly inflight = new Set<string>();
+  private metricsServer: Server | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly onPeer = (from: number, bytes: Uint8Array): void => this.handlePeer(from, bytes);
+
+  constructor(
+    private readonly o: CartReplicaOptions,
+    keySet: PublicKeySet,
+    keyShare: KeyShare,
+  ) {
+    this.index = o.index;
+    this.t = o.options ?? {};
+    this.now = this.t.now ?? Date.now;
+    this.limits = this.t.limits ?? DEFAULT_WIRE_LIMITS;
+    this.log = (o.logger ?? pino({ level: 'silent' })).child({ replica: o.index });
+    this.metrics = new ReplicaMetrics({ replica: String(o.index) });
+    this.proxy = new CartApplicationProxy(o.application, {
+      window: this.t.window,
+      maxClients: this.t.maxClients,
+      limits: this.limits,
+      verifier: this.verifier,
+      onExecuted: (b) => this.onExecuted(b),
+      onRejected: (reason) => this.metrics.orderedRejected.inc({ reason }),
+      onRestored: (sequence) => this.log.info({ sequence: sequence.toString() }, 'state restored from snapshot'),
+    });
+    const m = this.metrics;
+    this.exchange = new ShareExchange({
+      index: o.index,
+      keySet,
+      keyShare,
+      crypto: o.crypto,
+      tentative: this.t.tentative,
+      maxBatches: this.t.maxBatches,
+      byzantine: this.t.byzantine,
+      broadcast: (msg) => this.broadcast(msg),
+      send: (to, msg) => this.send(to, msg),
+      onReady: (b) => this.onReady(b),
+      observer: {
+        shareReceived: () => m.sharesReceived.inc(),
+        shareRejected: (_from, reason) => m.sharesRejected.inc({ reason }),
+        misbehaviour: (signer, kind, sequence) => {
+          m.misbehaviour.inc({ signer: String(signer), kind });
+          this.log.warn({ signer, kind, sequence: sequence.toString() }, 'replica misbehaviour detected');
+        },
+        combined: () => m.combined.inc(),
+        batchSigned: () => m.batchesSigned.inc(),
+        error: (err, context) => this.log.error({ err: err.message, context }, 'share exchange error'),
+      },
+    });
+    // frames above the wire limit are still read (and answered with TOO_LARGE) up to 2x the limit
+    this.server = new FrameServer({ host: o.listen?.host ?? '127.0.0.1', port: o.listen?.port ?? 0, maxFrameBytes: this.limits.maxFrameBytes * 2 });
+  }
+
+  async start(): Promise<void> {
+    this.o.network.on('message', this.onPeer);
+    if (this.o.startNetwork ?? true) await this.o.network.start();
+    this.server.on('connection', (conn: ServerConnection) => {
+      conn.on('frame', (payload: Buffer) => this.handleClientFrame(conn, payload));
+      conn.on('close', () => this.dropConnection(conn));
+    });
+    this.server.on('error', (err: Error) => this.log.error({ err: err.message }, 'client endpoint error'));
+    const port = await this.server.listen();
+    this.address = { host: this.o.listen?.host ?? '127.0.0.1', port };
+    this.o.adapter.onEvent?.((e) => this.onAdapterEvent(e));
+    await this.o.adapter.start(this.proxy);
+    if (this.o.metrics) {
+      const host = this.o.metrics.host ?? '127.0.0.1';
+      const served = await serveMetrics(this.metrics.registry, host, this.o.metrics.port ?? 0);
+      this.metricsServer = served.server;
+      this.metricsAddress = { host, port: served.port };
+    }
+    const ttl = this.t.waiterTtlMs ?? 60_000;
+    this.sweeper = setInterval(() => this.sweep(ttl), Math.max(100, Math.floor(ttl / 2)));
+    this.sweeper.unref();
+    this.log.info({ address: this.address, protocol: this.o.adapter.protocol }, 'CART replica started');
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.exchange.close();
+    this.o.network.off('message', this.onPeer);
+    const tasks: Promise<unknown>[] = [this.server.close(), this.o.adapter.stop()];
+    if (this.o.startNetwork ?? true) tasks.push(this.o.network.close());
+    if (this.metricsServer) {
+      const s = this.metricsServer;
+      tasks.push(new Promise<void>((resolve) => s.close(() => resolve())));
+      s.closeAllConnections?.();
+    }
+    await Promise.allSettled(tasks);
+    this.log.info('CART replica stopped');
+  }
+
+  // ---------------------------------------------------------------- client side
+
+  private sendError(conn: ServerConnection, requestId: bigint, code: ErrorCodeValue, message: string): void {
+    try {
+      conn.send(encodeReplicaFrame({ type: 'error', error: { requestId, code, message: message.slice(0, 512), supportedVersion: PROTOCOL_VERSION } }));
+    } catch {
+      /* connection closed or frame refused: nothing else to do */
+    }
+  }
+
+  private handleClientFrame(conn: ServerConnection, payload: Uint8Array): void {
+    if (this.closed) return;
+    let req: CartRequest;
+    try {
+      req = decodeClientFrame(payload, this.limits);
+    } catch (e) {
+      const err = e instanceof WireError ? e : new WireError('malformed', String(e));
+      this.metrics.framesRejected.inc({ reason: err.reason });
+      this.log.debug({ conn: conn.id, reason: err.reason }, 'client frame rejected');
+      this.sendError(conn, 0n, errorCodeOf(err), err.message);
+      return;
+    }
+    const clientId = this.verifier.clientId(req);
+    if (!this.verifier.verify(req, clientId)) {
+      this.metrics.requests.inc({ outcome: 'bad-signature' });
+      this.sendError(conn, req.requestId, ErrorCode.BAD_SIGNATURE, 'request signature does not verify');
+      return;
+    }
+    const clientHex = toHex(clientId);
+    const key = `${clientHex}:${req.requestId}`;
+    const cached = this.proxy.lookup(clientHex, req.requestId);
+    if (cached === 'stale') {
+      this.metrics.requests.inc({ outcome: 'stale' });
+      this.sendError(conn, req.requestId, ErrorCode.STALE_REQUEST, 'request id below the deduplication window');
+      return;
+    }
+    if (!this.addWaiter(key, conn)) {
+      this.metrics.requests.inc({ outcome: 'overloaded' });
+      this.sendError(conn, req.requestId, ErrorCode.OVERLOADED, 'too many waiting requests');
+      return;
+    }
+    if (cached) {
+      const batch = this.exchange.batch(cached.sequence);
+      if (batch && batch.replies.some((r) => r.clientHex === clientHex && r.requestId === req.requestId)) {
+        this.metrics.requests.inc({ outcome: 'cached' });
+        this.exchange.want(batch);
+        return;
+      }
+      // executed, but its batch is no longer retained: order it again; the proxy answers the
+      // duplicate from the deduplication table in a fresh batch (never executes it twice)
+      this.metrics.requests.inc({ outcome: 'reordered' });
+    } else {
+      this.metrics.requests.inc({ outcome: 'accepted' });
+    }
+    this.submit(key, req);
+  }
+
+  private submit(key: string, req: CartRequest): void {
+    if (this.inflight.has(key)) return;
+    this.inflight.add(key);
+    this.o.adapter.submit(encodeClientFrame(req)).then(
+      () => this.inflight.delete(key),
+      (err: Error) => {
+        this.inflight.delete(key);
+        if (this.closed) return;
+        this.log.warn({ err: err.message }, 'adapter refused a request');
+        const ws = this.waiters.get(key);
+        if (ws) for (const w of [...ws.values()]) this.sendError(w.conn, req.requestId, ErrorCode.UNAVAILABLE, 'replica cannot order requests now');
+        this.removeWaiters(key);
+      },
+    );
+  }
+
+  private addWaiter(key: string, conn: ServerConnection): boolean {
+    let keys = this.byConn.get(conn.id);
+    let ws = this.waiters.get(key);
+    if (ws?.has(conn.id)) return true;
+    if (this.waitingCount >= (this.t.maxWaiting ?? 100_000)) return false;
+    if ((keys?.size ?? 0) >= (this.t.maxWaitingPerConnection ?? 4096)) return false;
+    if (!keys) this.byConn.set(conn.id, (keys = new Set()));
+    if (!ws) this.waiters.set(key, (ws = new Map()));
+    ws.set(conn.id, { conn, since: this.now() });
+    keys.add(key);
+    this.waitingCount++;
+    this.metrics.waiting.set(this.waitingCount);
+    return true;
+  }
+
+  private removeWaiters(key: string): void {
+    const ws = this.waiters.get(key);
+    if (!ws) return;
+    this.waiters.delete(key);
+    for (const id of ws.keys()) this.byConn.get(id)?.delete(key);
+    this.waitingCount -= ws.size;
+    this.metrics.waiting.set(this.waitingCount);
+  }
+
+  private dropConnection(conn: ServerConnection): void {
+    const keys = this.byConn.get(conn.id);
+    this.byConn.delete(conn.id);
+    if (!keys) return;
+    for (const key of keys) {
+      const ws = this.waiters.get(key);
+      if (ws?.delete(conn.id)) {
+        this.waitingCount--;
+        if (ws.size === 0) this.waiters.delete(key);
+      }
+    }
+    this.metrics.waiting.set(this.waitingCount);
+  }
+
+  private sweep(ttl: number): void {
+    const cutoff = this.now() - ttl;
+    for (const [key, ws] of this.waiters) {
+      for (const [id, w] of ws) {
+        if (w.since < cutoff) {
+          ws.delete(id);
+          this.byConn.get(id)?.delete(key);
+          this.waitingCount--;
+        }
+      }
+      if (ws.size === 0) this.waiters.delete(key);
+    }
+    this.metrics.waiting.set(this.waitingCount);
+  }
+
+  // ---------------------------------------------------------------- ordered execution
+
+  private onExecuted(batch: ExecutedBatch): void {
+    this.metrics.batchesExecuted.inc();
+    const rec = this.exchange.onExecuted(batch);
+    if (!rec) return;
+    for (const r of rec.replies) {
+      if (this.waiters.has(`${r.clientHex}:${r.requestId}`)) {
+        this.exchange.want(rec);
+        return;
+      }
+    }
+  }
+
+  private onReady(batch: SignedBatch): void {
+    if (this.closed || !batch.signature) return;
+    const lying = this.t.byzantine?.wrongResults === true;
+    batch.replies.forEach((r, i) => {
+      const key = `${r.clientHex}:${r.requestId}`;
+      const ws = this.waiters.get(key);
+      if (!ws) return;
+      let frame: Uint8Array;
+      try {
+        frame = encodeReplicaFrame({
+          type: 'reply',
+          reply: {
+            requestId: r.requestId,
+            clientId: r.clientId,
+            result: lying ? corrupt(r.result) : r.result,
+            keySet: batch.keySet,
+            sequence: batch.sequence,
+            root: batch.root,
+            leafIndex: i,
+            leafCount: batch.leaves.length,
+            proof: this.exchange.proof(batch, i),
+            groupSignature: batch.signature!,
+            replica: this.index,
+          },
+        });
+      } catch (e) {
+        this.log.error({ err: (e as Error).message }, 'cannot encode reply');
+        return;
+      }
+      for (const w of ws.values()) {
+        try {
+          if (w.conn.send(frame)) this.metrics.repliesSent.inc();
+        } catch {
+          /* oversize or closed: the client retransmits elsewhere */
+        }
+      }
+      this.removeWaiters(key);
+    });
+  }
+
+  private onAdapterEvent(e: AdapterEvent): void {
+    switch (e.kind) {
+      case 'view-change':
+        this.metrics.viewChanges.inc();
+        this.metrics.view.set(Number(e.view));
+        this.log.info({ view: e.view.toString() }, 'view change');
+        break;
+      case 'state-transfer':
+        this.metrics.stateTransfers.inc();
+        this.log.info({ sequence: e.sequence.toString() }, 'state transfer');
+        break;
+      case 'leader':
+        this.log.info({ leader: e.leader }, 'leader');
+        break;
+      case 'error':
+        this.log.error({ err: e.error.message }, 'adapter error');
+        break;
+    }
+  }
+
+  // ---------------------------------------------------------------- replica mesh
+
+  private broadcast(msg: PeerMessage): void {
+    if (this.closed) return;
+    this.o.network.broadcast(encodePeerFrame(msg));
+  }
+
+  private send(to: number, msg: PeerMessage): void {
+    if (this.closed) return;
+    this.o.network.send(to - 1, encodePeerFrame(msg));
+  }
+
+  private handlePeer(from: number, bytes: Uint8Array): void {
+    if (this.closed) return;
+    if (!Number.isInteger(from) || from < 0 || from >= this.o.network.n || from === this.o.network.self) return;
+    let msg: PeerMessage;
+    try {
+      msg = decodePeerFrame(bytes, this.limits);
+    } catch (e) {
+      const reason = e instanceof WireError ? e.reason : 'malformed';
+      this.metrics.peerFramesRejected.inc({ reason });
+      return;
+    }
+    try {
+      this.exchange.onPeerMessage(from + 1, msg);
+    } catch (e) {
+      this.log.error({ err: (e as Error).message, from }, 'peer message handling failed');
+    }
+  }
+}

@@ -1,0 +1,404 @@
+/**
+ * Signer, share exchange and aggregator of one CART replica (issue 4 §server-side handler,
+ * issue 5 §batch signatures and tentative aggregation).
+ *
+ * After each executed batch the replica builds the Merkle tree over the batch's reply digests,
+ * signs `batchRootMessage('ordered', sequence, root, leafCount)` with its key share (domain
+ * 'batch-root'), keeps the share and broadcasts it. Shares from peers are kept per batch
+ * sequence; only shares over the locally computed root are ever combined, so replies for
+ * different results never mix. When a client waits for a reply from a batch, the replica
+ * combines t shares into the group signature:
+ *  - tentative (default): combine first, verify the group signature once; on failure find the
+ *    bad shares, exclude and report their signers, and recombine (SBFT, Gueta et al. DSN 2019);
+ *  - `tentative: false`: verify every share before combining.
+ * Signers caught sending bad shares are "suspected": their shares are verified individually
+ * until they have sent `suspicionGoodShares` valid shares in a row.
+ *
+ * No I/O: messages leave through the injected `send`/`broadcast`, crypto through the injected
+ * {@link CryptoService} (worker threads or in-thread).
+ */
+import type { CryptoService, Domain, KeyShare, PublicKeySet, SignatureShare } from '../crypto/types.ts';
+import { MerkleTree } from '../crypto/merkle.ts';
+import type { PeerMessage, ShareMessage } from '../wire/codec.ts';
+import { batchRootMessage, bytesEqual, ORDERED_KEY_SET, toHex } from '../wire/digest.ts';
+import type { ExecutedBatch, ExecutedReply } from './app-proxy.ts';
+
+/** Why a received share was not used. */
+export type ShareRejectReason =
+  | 'forged-index' // signer field differs from the authenticated sender
+  | 'unknown-key-set'
+  | 'root-mismatch' // share over another root / leaf count than ours: a different result
+  | 'duplicate' // a second share from the same signer for the same batch
+  | 'stale' // batch already evicted
+  | 'invalid' // share failed verification (bad signature share)
+  | 'overflow'; // pending-share buffer full
+
+/** Kinds of misbehaviour reported about a signer. */
+export type MisbehaviourKind = 'bad-share' | 'forged-index' | 'root-mismatch';
+
+/** Byzantine behaviour switches (tests and demo only; all off by default). */
+export interface ByzantineOptions {
+  /** Sign a root over corrupted results and send clients corrupted results. */
+  readonly wrongResults?: boolean;
+  /** Broadcast signature shares that do not verify. */
+  readonly badShares?: boolean;
+  /** Broadcast shares claiming another replica's signer index. */
+  readonly forgeShareIndex?: boolean;
+}
+
+/** Dependencies and options of {@link ShareExchange}. */
+export interface ShareExchangeOptions {
+  /** Own signer index 1..n. */
+  readonly index: number;
+  /** Public key set 'ordered' (t = f+1). */
+  readonly keySet: PublicKeySet;
+  /** Own key share of that set. */
+  readonly keyShare: KeyShare;
+  readonly crypto: CryptoService;
+  /** Broadcast to all other replicas. */
+  broadcast(msg: PeerMessage): void;
+  /** Send to one replica (signer index 1..n). */
+  send(to: number, msg: PeerMessage): void;
+  /** The batch's group signature is ready. */
+  onReady(batch: SignedBatch): void;
+  /** Optional observer hooks for metrics and logs. */
+  readonly observer?: ShareExchangeObserver;
+  /** Tentative aggregation (default true). */
+  readonly tentative?: boolean;
+  /** Executed batches retained for late replies (default 4096). */
+  readonly maxBatches?: number;
+  /** Sequences with shares buffered ahead of local execution (default 4096). */
+  readonly maxPendingSequences?: number;
+  /** Valid shares a suspected signer must send to be trusted again (default 64). */
+  readonly suspicionGoodShares?: number;
+  readonly byzantine?: ByzantineOptions;
+}
+
+/** Observer hooks (metrics, logs). */
+export interface ShareExchangeObserver {
+  shareReceived?(from: number): void;
+  shareRejected?(from: number, reason: ShareRejectReason): void;
+  misbehaviour?(signer: number, kind: MisbehaviourKind, sequence: bigint): void;
+  combined?(sequence: bigint, attempts: number): void;
+  batchSigned?(sequence: bigint, leaves: number): void;
+  error?(err: Error, context: string): void;
+}
+
+/** An executed batch with its Merkle tree and (once combined) the group signature. */
+export interface SignedBatch {
+  readonly sequence: bigint;
+  readonly keySet: string;
+  readonly leaves: readonly Uint8Array[];
+  readonly replies: readonly ExecutedReply[];
+  readonly root: Uint8Array;
+  readonly message: Uint8Array;
+  /** Combined group signature; undefined until combined. */
+  readonly signature: Uint8Array | undefined;
+}
+
+interface BatchRecord extends SignedBatch {
+  readonly tree: MerkleTree;
+  signature: Uint8Array | undefined;
+  readonly shares: Map<number, Uint8Array>;
+  readonly verified: Set<number>;
+  readonly bad: Set<number>;
+  own: Uint8Array | undefined;
+  wanted: boolean;
+  combining: boolean;
+  dirty: boolean;
+  requested: boolean;
+  attempts: number;
+}
+
+/** The signature domain used for a key set's batch roots. */
+export function domainForKeySet(keySet: string): Domain {
+  return keySet === ORDERED_KEY_SET ? 'batch-root' : 'readonly-reply';
+}
+
+const corrupt = (b: Uint8Array): Uint8Array => {
+  const out = Uint8Array.from(b.length ? b : [0]);
+  out[0] = (out[0]! ^ 0xff) & 0xff;
+  return out;
+};
+
+/** See the module comment. */
+export class ShareExchange {
+  private readonly batches = new Map<bigint, BatchRecord>();
+  private readonly pending = new Map<bigint, Map<number, ShareMessage>>();
+  private readonly suspected = new Map<number, number>();
+  private readonly domain: Domain;
+  private readonly tentative: boolean;
+  private readonly maxBatches: number;
+  private readonly maxPending: number;
+  private readonly suspicionGood: number;
+  private oldestEvicted = -1n;
+  private closed = false;
+
+  constructor(private readonly o: ShareExchangeOptions) {
+    this.domain = domainForKeySet(o.keySet.name);
+    this.tentative = o.tentative ?? true;
+    this.maxBatches = o.maxBatches ?? 4096;
+    this.maxPending = o.maxPendingSequences ?? 4096;
+    this.suspicionGood = o.suspicionGoodShares ?? 64;
+  }
+
+  /** Signers currently suspected of sending bad shares. */
+  get suspectedSigners(): number[] {
+    return [...this.suspected.keys()].sort((a, b) => a - b);
+  }
+
+  /** Stop starting new crypto work (pending calls finish). */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** The retained batch with this sequence, if any. */
+  batch(sequence: bigint): SignedBatch | undefined {
+    return this.batches.get(sequence);
+  }
+
+  /**
+   * Merkle proof for leaf `index` of a retained batch.
+   * @throws {RangeError} if the index is out of range
+   */
+  proof(batch: SignedBatch, index: number): readonly Uint8Array[] {
+    if (index < 0 || index >= batch.leaves.length) throw new RangeError('leaf index out of range');
+    const rec = this.batches.get(batch.sequence);
+    const tree = rec === batch ? rec.tree : new MerkleTree(batch.leaves);
+    return tree.prove(index).path;
+  }
+
+  /** Forget all batches (after a state transfer the old ones stay valid, but memory is freed). */
+  clear(): void {
+    this.batches.clear();
+    this.pending.clear();
+  }
+
+  /** Called with every batch the application proxy executed. Signs and broadcasts a share. */
+  onExecuted(exec: ExecutedBatch): SignedBatch | undefined {
+    if (exec.replies.length === 0) return undefined;
+    const leaves = exec.replies.map((r) => r.digest);
+    const tree = new MerkleTree(leaves);
+    const root = tree.root;
+    const keySet = this.o.keySet.name;
+    const rec: BatchRecord = {
+      sequence: exec.sequence,
+      keySet,
+      tree,
+      leaves,
+      replies: exec.replies,
+      root,
+      message: batchRootMessage(keySet, exec.sequence, root, leaves.length),
+      signature: undefined,
+      shares: new Map(),
+      verified: new Set(),
+      bad: new Set(),
+      own: undefined,
+      wanted: false,
+      combining: false,
+      dirty: false,
+      requested: false,
+      attempts: 0,
+    };
+    this.batches.set(exec.sequence, rec);
+    while (this.batches.size > this.maxBatches) {
+      const [seq] = this.batches.keys();
+      this.batches.delete(seq!);
+      if (seq! > this.oldestEvicted) this.oldestEvicted = seq!;
+    }
+    const early = this.pending.get(exec.sequence);
+    if (early) {
+      this.pending.delete(exec.sequence);
+      for (const [signer, share] of early) this.accept(rec, signer, share);
+    }
+    void this.signOwn(rec);
+    return rec;
+  }
+
+  /** A client waits for a reply from this batch: combine as soon as t shares are there. */
+  want(batch: SignedBatch): void {
+    const rec = this.batches.get(batch.sequence);
+    if (!rec || rec !== batch) return;
+    rec.wanted = true;
+    if (rec.signature) {
+      this.o.onReady(rec);
+      return;
+    }
+    void this.tryCombine(rec);
+  }
+
+  /** Handle a decoded peer message from authenticated replica `from` (signer index 1..n). */
+  onPeerMessage(from: number, msg: PeerMessage): void {
+    if (msg.type === 'share-request') {
+      const rec = this.batches.get(msg.sequence);
+      if (rec?.own && msg.keySet === rec.keySet) this.o.send(from, { type: 'share', share: this.ownShareMessage(rec, rec.own) });
+      return;
+    }
+    const share = msg.share;
+    this.o.observer?.shareReceived?.(from);
+    if (share.signer !== from) {
+      this.reject(from, 'forged-index');
+      this.o.observer?.misbehaviour?.(from, 'forged-index', share.sequence);
+      return;
+    }
+    if (share.keySet !== this.o.keySet.name) return this.reject(from, 'unknown-key-set');
+    const rec = this.batches.get(share.sequence);
+    if (rec) return this.accept(rec, from, share);
+    if (share.sequence <= this.oldestEvicted) return this.reject(from, 'stale');
+    let bySigner = this.pending.get(share.sequence);
+    if (!bySigner) {
+      if (this.pending.size >= this.maxPending) {
+        // evict the lowest buffered sequence: the furthest behind, least likely to matter
+        let low: bigint | undefined;
+        for (const s of this.pending.keys()) if (low === undefined || s < low) low = s;
+        if (low !== undefined && low < share.sequence) this.pending.delete(low);
+        else return this.reject(from, 'overflow');
+      }
+      bySigner = new Map();
+      this.pending.set(share.sequence, bySigner);
+    }
+    if (bySigner.has(from)) return this.reject(from, 'duplicate');
+    bySigner.set(from, share);
+  }
+
+  private reject(from: number, reason: ShareRejectReason): void {
+    this.o.observer?.shareRejected?.(from, reason);
+  }
+
+  private accept(rec: BatchRecord, from: number, share: ShareMessage): void {
+    if (!bytesEqual(share.root, rec.root) || share.leafCount !== rec.leaves.length) {
+      this.reject(from, 'root-mismatch');
+      this.o.observer?.misbehaviour?.(from, 'root-mismatch', rec.sequence);
+      return;
+    }
+    if (rec.shares.has(from) || rec.bad.has(from)) return this.reject(from, 'duplicate');
+    rec.shares.set(from, share.signature);
+    if (rec.wanted && !rec.signature) void this.tryCombine(rec);
+  }
+
+  private ownShareMessage(rec: BatchRecord, signature: Uint8Array): ShareMessage {
+    const byz = this.o.byzantine;
+    const signer = byz?.forgeShareIndex ? (this.o.index % this.o.keySet.replicas) + 1 : this.o.index;
+    return { keySet: rec.keySet, sequence: rec.sequence, root: rec.root, leafCount: rec.leaves.length, signer, signature };
+  }
+
+  private async signOwn(rec: BatchRecord): Promise<void> {
+    try {
+      const share = await this.o.crypto.signShare(this.o.keyShare, this.domain, rec.message);
+      rec.own = share.signature;
+      rec.shares.set(this.o.index, share.signature);
+      rec.verified.add(this.o.index);
+      this.o.observer?.batchSigned?.(rec.sequence, rec.leaves.length);
+      this.o.broadcast({ type: 'share', share: await this.outgoingShare(rec, share) });
+      if (rec.wanted && !rec.signature) await this.tryCombine(rec);
+    } catch (e) {
+      if (!this.closed) this.o.observer?.error?.(e as Error, 'sign-share');
+    }
+  }
+
+  /** The share this replica broadcasts: honest, or corrupted per the Byzantine switches. */
+  private async outgoingShare(rec: BatchRecord, share: SignatureShare): Promise<ShareMessage> {
+    const byz = this.o.byzantine;
+    if (byz?.wrongResults) {
+      // sign a root over corrupted results: peers see a share for a different root
+      const fake = new MerkleTree(rec.leaves.map(corrupt)).root;
+      const msg = batchRootMessage(rec.keySet, rec.sequence, fake, rec.leaves.length);
+      const s = await this.o.crypto.signShare(this.o.keyShare, this.domain, msg);
+      return { ...this.ownShareMessage(rec, s.signature), root: fake };
+    }
+    if (byz?.badShares) {
+      // a well-formed G1 point that is not a share over our message
+      const s = await this.o.crypto.signShare(this.o.keyShare, this.domain, corrupt(rec.message));
+      return this.ownShareMessage(rec, s.signature);
+    }
+    return this.ownShareMessage(rec, share.signature);
+  }
+
+  private async tryCombine(rec: BatchRecord): Promise<void> {
+    if (rec.signature || this.closed) return;
+    if (rec.combining) {
+      rec.dirty = true;
+      return;
+    }
+    rec.combining = true;
+    try {
+      do {
+        rec.dirty = false;
+        await this.combineOnce(rec);
+      } while (rec.dirty && !rec.signature && !this.closed);
+    } catch (e) {
+      if (!this.closed) this.o.observer?.error?.(e as Error, 'combine');
+    } finally {
+      rec.combining = false;
+    }
+    if (rec.signature) this.o.onReady(rec);
+  }
+
+  private markBad(rec: BatchRecord, signers: readonly number[]): void {
+    for (const s of signers) {
+      if (s === this.o.index && !this.o.byzantine) continue; // own share is trusted
+      rec.shares.delete(s);
+      rec.verified.delete(s);
+      rec.bad.add(s);
+      this.suspected.set(s, this.suspicionGood);
+      this.o.observer?.shareRejected?.(s, 'invalid');
+      this.o.observer?.misbehaviour?.(s, 'bad-share', rec.sequence);
+    }
+  }
+
+  private async combineOnce(rec: BatchRecord): Promise<void> {
+    const t = this.o.keySet.threshold;
+    // shares of suspected signers are checked one by one before use
+    const unchecked = [...rec.shares.keys()].filter((s) => !rec.verified.has(s) && (this.suspected.has(s) || !this.tentative));
+    if (unchecked.length > 0) {
+      const ok = await Promise.all(
+        unchecked.map((s) => this.o.crypto.verifyShare(this.o.keySet, this.domain, rec.message, { index: s, signature: rec.shares.get(s)! })),
+      );
+      const bad: number[] = [];
+      unchecked.forEach((s, i) => {
+        if (ok[i]) {
+          rec.verified.add(s);
+          const left = this.suspected.get(s);
+          if (left !== undefined) {
+            if (left <= 1) this.suspected.delete(s);
+            else this.suspected.set(s, left - 1);
+          }
+        } else bad.push(s);
+      });
+      this.markBad(rec, bad);
+    }
+    const usable = [...rec.shares.entries()].filter(([s]) => this.tentative ? !this.suspected.has(s) || rec.verified.has(s) : rec.verified.has(s));
+    if (usable.length < t) {
+      if (!rec.requested && rec.own) {
+        rec.requested = true;
+        this.o.broadcast({ type: 'share-request', keySet: rec.keySet, sequence: rec.sequence });
+      }
+      return;
+    }
+    // prefer verified shares (own first), then the rest by index: deterministic choice
+    usable.sort(([a], [b]) => Number(rec.verified.has(b)) - Number(rec.verified.has(a)) || a - b);
+    const shares = usable.map(([index, signature]) => ({ index, signature }));
+    rec.attempts++;
+    if (!this.tentative || shares.slice(0, t).every((s) => rec.verified.has(s.index))) {
+      const sig = await this.o.crypto.combine(this.o.keySet, shares.slice(0, t));
+      if (!this.tentative) {
+        rec.signature = sig;
+        this.o.observer?.combined?.(rec.sequence, rec.attempts);
+        return;
+      }
+      // all verified: still a cheap sanity check would cost a pairing; trust the verified shares
+      rec.signature = sig;
+      this.o.observer?.combined?.(rec.sequence, rec.attempts);
+      return;
+    }
+    const out = await this.o.crypto.combineAndVerify(this.o.keySet, this.domain, rec.message, shares);
+    this.markBad(rec, out.badShares);
+    if ('signature' in out) {
+      rec.signature = out.signature;
+      this.o.observer?.combined?.(rec.sequence, rec.attempts);
+    } else if (out.error === 'invalid-input') {
+      this.o.observer?.error?.(new Error(out.message), 'combine');
+    }
+    // insufficient valid shares: wait for more (accept() re-triggers)
+  }
+}
