@@ -1,0 +1,114 @@
+/**
+ * Test harness: an in-process CART cluster — n replicas over the in-memory reference consensus
+ * adapter (MemorySequencer) and an in-memory peer mesh (MemoryHub), each with a real TCP client
+ * endpoint on 127.0.0.1 (port 0). One in-thread crypto service is shared.
+ */
+import { MemorySequencer } from '../../src/consensus/memory/index.ts';
+import { MemoryHub } from '../../src/net/memory-peer-network.ts';
+import { createCryptoService, dealKeySets, defaultKeySetSpecs, type CryptoService, type PublicKeySet } from '../../src/crypto/index.ts';
+import { startCartReplica, type CartReplica, type CartReplicaTuning } from '../../src/replica/index.ts';
+import type { Application } from '../../src/apps/application.ts';
+import { connect, type CartClient, type CartClientOptions } from '../../src/client/index.ts';
+
+export interface TestCluster {
+  readonly n: number;
+  readonly f: number;
+  readonly replicas: (CartReplica | undefined)[];
+  readonly apps: Application[];
+  readonly publicKeySets: PublicKeySet[];
+  readonly crypto: CryptoService;
+  readonly sequencer: MemorySequencer;
+  readonly hub: MemoryHub;
+  /** A client of this cluster (closed by `close`). */
+  client(opts?: Partial<CartClientOptions>): Promise<CartClient>;
+  /** Stop replica i (1-based) — a crash. */
+  kill(index: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  readonly n?: number;
+  readonly app: () => Application;
+  /** Tuning per replica index (1-based). */
+  readonly tuning?: (index: number) => CartReplicaTuning | undefined;
+  readonly batchSize?: number;
+}
+
+let shared: { keys: ReturnType<typeof dealKeySets>; n: number } | undefined;
+
+/** Start a cluster; always `await cluster.close()` (t.after). */
+export async function startTestCluster(opts: ClusterOptions): Promise<TestCluster> {
+  const n = opts.n ?? 4;
+  const f = Math.floor((n - 1) / 3);
+  if (!shared || shared.n !== n) shared = { keys: dealKeySets(n, defaultKeySetSpecs(f)), n };
+  const keys = shared.keys;
+  const crypto = await createCryptoService({ workers: 0 });
+  const sequencer = new MemorySequencer({ replicas: n, batchSize: opts.batchSize ?? 16 });
+  const hub = new MemoryHub(n);
+  const apps: Application[] = [];
+  const replicas: (CartReplica | undefined)[] = [];
+  const clients: CartClient[] = [];
+  try {
+    for (let i = 1; i <= n; i++) {
+      const app = opts.app();
+      apps.push(app);
+      replicas.push(
+        await startCartReplica({
+          index: i,
+          adapter: sequencer.adapter(i - 1),
+          application: app,
+          keys: { publicKeySets: keys.publicKeySets, shares: keys.shares[i - 1]! },
+          network: hub.endpoint(i - 1),
+          crypto,
+          options: opts.tuning?.(i),
+        }),
+      );
+    }
+  } catch (e) {
+    await Promise.allSettled(replicas.map((r) => r?.close()));
+    await crypto.close();
+    throw e;
+  }
+  const endpoints = replicas.map((r) => r!.address);
+  return {
+    n,
+    f,
+    replicas,
+    apps,
+    publicKeySets: keys.publicKeySets,
+    crypto,
+    sequencer,
+    hub,
+    async client(extra = {}) {
+      const c = await connect({
+        replicas: endpoints,
+        publicKeySets: keys.publicKeySets,
+        timeoutMs: 1000,
+        verifier: { verify: (pk, d, m, s) => crypto.verify(pk, d, m, s) },
+        ...extra,
+      });
+      clients.push(c);
+      return c;
+    },
+    async kill(index) {
+      const r = replicas[index - 1];
+      replicas[index - 1] = undefined;
+      await r?.close();
+    },
+    async close() {
+      await Promise.allSettled(clients.map((c) => c.close()));
+      await Promise.allSettled(replicas.map((r) => r?.close()));
+      await crypto.close();
+    },
+  };
+}
+
+/** Poll `cond` every 10 ms until true; throws after `timeoutMs` (bounded wait, no fixed sleep). */
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await cond()) return;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
