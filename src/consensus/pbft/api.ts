@@ -195,7 +195,8 @@ export type DropReason =
   | 'old-request' // client request id at or below the client window
   | 'queue-full' // maxPendingRequests reached
   | 'bad-snapshot' // snapshot does not match the certified digest or fails to restore
-  | 'unexpected'; // well-formed but meaningless here (e.g. a REPLY sent to a replica)
+  | 'unexpected' // well-formed but meaningless here (e.g. a REPLY sent to a replica)
+  | 'internal-error'; // a bug caught at the handle() boundary (input dropped; never expected)
 
 /** Counters of one replica (monotonic unless noted). */
 export interface PbftMetrics {

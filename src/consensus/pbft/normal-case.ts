@@ -1,0 +1,352 @@
+/**
+ * PBFT normal-case operation (Castro & Liskov, ACM TOCS 2002, §4.2) with batching and
+ * pipelining (§5.1.4): client requests, PRE-PREPARE / PREPARE / COMMIT, in-order execution,
+ * replies from the exactly-once table, and the backups' request timer that triggers a view
+ * change (§4.4).
+ */
+import { type Slot, ReplicaBase } from './replica-base.ts';
+import { primaryOf, quorum, requestKey } from './certificates.ts';
+import { batchDigest, bytesEqual, encodeMessage, signedBytes } from './codec.ts';
+import type { CommitMsg, PrePrepareMsg, PrepareMsg, ReplyMsg, RequestMsg } from './messages.ts';
+
+/** Normal-case layer of the replica core. */
+export abstract class NormalCase extends ReplicaBase {
+  /** Primary: next sequence number to assign. */
+  protected nextSeq = 1n;
+  /** Primary: requests waiting for a batch, in arrival order (keys into `pending`). */
+  protected readonly proposalQueue: string[] = [];
+  /** Primary: request keys already proposed in the current view and not yet executed. */
+  protected readonly proposed = new Set<string>();
+  protected batchTimerArmed = false;
+  protected requestTimerArmed = false;
+  /** Consecutive view changes without progress (exponential back-off exponent). */
+  protected backoff = 0;
+
+  protected get isPrimary(): boolean {
+    return primaryOf(this.view, this.config.n) === this.id;
+  }
+  protected get active(): boolean {
+    return !this.inViewChange;
+  }
+
+  /** Hook: suspect the primary and move to `view`. */
+  protected abstract startViewChange(view: bigint): void;
+  /** Hook: are we merely lagging behind f+1 replicas that make progress? */
+  protected abstract lagging(): boolean;
+
+  // ---- client requests (§4.1)
+
+  /**
+   * A REQUEST from a client (`forwarded` = relayed by a backup). Executed ones are answered
+   * from the table; new ones become pending, batched by the primary, forwarded by backups.
+   */
+  protected onRequest(m: RequestMsg, forwarded: boolean): void {
+    if (m.payload.length > this.config.maxRequestBytes) return this.drop('too-large', `request ${m.payload.length} bytes`);
+    const seen = this.table.lookup(m.clientId, m.requestId);
+    if (seen.status === 'too-old') return this.drop('old-request', `${m.clientId}#${m.requestId}`);
+    const key = requestKey(m.clientId, m.requestId);
+    if (seen.status === 'executed') {
+      if (!forwarded) this.reply(m.clientId, m.requestId, seen.result);
+      return;
+    }
+    const known = this.pending.get(key);
+    if (known) {
+      // Retransmission: only trust it if it is the very same request (same payload and sig).
+      if (!forwarded && !this.isPrimary && this.active && bytesEqual(known.payload, m.payload)) {
+        this.send(primaryOf(this.view, this.config.n), known);
+      }
+      return;
+    }
+    if (!this.auth.verifyClient(m.clientId, signedBytes(m), m.sig)) return this.drop('bad-signature', `client ${m.clientId}`);
+    if (this.pending.size >= this.config.maxPendingRequests) return this.drop('queue-full', `${this.pending.size} pending`);
+    this.pending.set(key, m);
+    if (!this.active) return;
+    if (this.isPrimary) {
+      this.proposalQueue.push(key);
+      this.tryPropose(false);
+    } else {
+      if (!forwarded) this.send(primaryOf(this.view, this.config.n), m);
+      this.armRequestTimer();
+    }
+  }
+
+  /** Send the (signed) reply for an executed request to its client. */
+  protected reply(clientId: string, requestId: bigint, result: Uint8Array): void {
+    const r: ReplyMsg = this.sign<ReplyMsg>({
+      type: 'reply',
+      view: this.view,
+      replica: this.id,
+      clientId,
+      requestId,
+      result,
+      sig: new Uint8Array(),
+    });
+    this.out.push({ kind: 'reply', clientId, bytes: encodeMessage(r) });
+  }
+
+  // ---- primary: batching and proposing (§4.2, §5.1.4)
+
+  /**
+   * Propose batches while the window (h, h+L] has room: a full batch at once; a partial batch
+   * at once if nothing is in flight or `force` (batch timer expired), else arm the batch timer.
+   */
+  protected tryPropose(force: boolean): void {
+    if (!this.isPrimary || !this.active) return;
+    for (;;) {
+      this.compactQueue();
+      if (this.proposalQueue.length === 0) break;
+      if (this.nextSeq > this.h + this.L) break;
+      const inFlight = this.nextSeq - 1n > this.lastExecuted;
+      const full = this.proposalQueue.length >= this.config.batchMaxSize;
+      if (!full && inFlight && !force && this.config.batchMaxDelayMs > 0) {
+        if (!this.batchTimerArmed) {
+          this.batchTimerArmed = true;
+          this.setTimer('batch', this.config.batchMaxDelayMs);
+        }
+        return;
+      }
+      const keys = this.proposalQueue.splice(0, this.config.batchMaxSize);
+      const batch = keys.map((k) => this.pending.get(k)!);
+      for (const k of keys) this.proposed.add(k);
+      this.propose(this.nextSeq++, batch);
+      force = false;
+    }
+    if (this.batchTimerArmed) {
+      this.batchTimerArmed = false;
+      this.cancelTimer('batch');
+    }
+  }
+
+  /** Drop queue entries that were executed or proposed meanwhile. */
+  private compactQueue(): void {
+    let w = 0;
+    for (const k of this.proposalQueue) if (this.pending.has(k) && !this.proposed.has(k)) this.proposalQueue[w++] = k;
+    this.proposalQueue.length = w;
+  }
+
+  /** Primary: sign and broadcast PRE-PREPARE(view, seq, batch) and record it. */
+  protected propose(seq: bigint, batch: readonly RequestMsg[]): void {
+    const pp = this.sign<PrePrepareMsg>({
+      type: 'pre-prepare',
+      view: this.view,
+      seq,
+      digest: batchDigest(batch),
+      replica: this.id,
+      sig: new Uint8Array(),
+      batch,
+    });
+    this.slot(seq).prePrepare = pp;
+    this.send('all', pp);
+    this.checkPrepared(seq);
+  }
+
+  onBatchTimer(): void {
+    this.batchTimerArmed = false;
+    this.tryPropose(true);
+  }
+
+  // ---- agreement (§4.2)
+
+  protected slot(seq: bigint): Slot {
+    let s = this.log.get(seq);
+    if (!s) {
+      s = { prePrepare: undefined, prepares: new Map(), commits: new Map(), prepared: false, committed: false, sentCommit: false };
+      this.log.set(seq, s);
+    }
+    return s;
+  }
+
+  /** Common checks for PRE-PREPARE/PREPARE/COMMIT: current view and inside the watermarks. */
+  protected inAgreementWindow(view: bigint, seq: bigint, what: string): boolean {
+    if (view < this.view) return this.drop('old-view', `${what} view ${view} < ${this.view}`), false;
+    if (view > this.view || this.inViewChange) return this.drop('out-of-window', `${what} view ${view}`), false;
+    if (seq <= this.h || seq > this.h + this.L) return this.drop('out-of-window', `${what} seq ${seq} not in (${this.h}, ${this.h + this.L}]`), false;
+    return true;
+  }
+
+  /**
+   * Accept a PRE-PREPARE from the primary of the current view: signature, digest, client
+   * signatures and sizes of every request; no other digest accepted for (view, seq).
+   */
+  protected onPrePrepare(m: PrePrepareMsg): void {
+    if (m.replica !== primaryOf(m.view, this.config.n)) return this.drop('not-primary', `pre-prepare from ${m.replica}`);
+    if (!this.inAgreementWindow(m.view, m.seq, 'pre-prepare')) return;
+    const s = this.slot(m.seq);
+    if (s.prePrepare) {
+      if (!bytesEqual(s.prePrepare.digest, m.digest)) this.drop('conflicting', `pre-prepare seq ${m.seq}`);
+      return;
+    }
+    if (!this.acceptablePrePrepare(m)) return;
+    this.adoptPrePrepare(m);
+  }
+
+  /** Signature, digest and request checks of a PRE-PREPARE (counts the drop reason). */
+  protected acceptablePrePrepare(m: PrePrepareMsg): boolean {
+    if (!this.auth.verify(m.replica, signedBytes(m), m.sig)) return this.drop('bad-signature', `pre-prepare seq ${m.seq}`), false;
+    if (m.batch.length > this.config.batchMaxSize) return this.drop('too-large', `batch of ${m.batch.length}`), false;
+    if (!bytesEqual(batchDigest(m.batch), m.digest)) return this.drop('bad-digest', `pre-prepare seq ${m.seq}`), false;
+    for (const q of m.batch) {
+      if (q.payload.length > this.config.maxRequestBytes) return this.drop('too-large', `request in seq ${m.seq}`), false;
+      if (!this.auth.verifyClient(q.clientId, signedBytes(q), q.sig))
+        return this.drop('bad-signature', `client ${q.clientId} in seq ${m.seq}`), false;
+    }
+    return true;
+  }
+
+  /** Record an accepted PRE-PREPARE; a backup sends its signed PREPARE. */
+  protected adoptPrePrepare(m: PrePrepareMsg): void {
+    const s = this.slot(m.seq);
+    s.prePrepare = m;
+    if (!this.isPrimary) {
+      for (const q of m.batch) {
+        const key = requestKey(q.clientId, q.requestId);
+        if (!this.pending.has(key) && this.table.lookup(q.clientId, q.requestId).status === 'new' && this.pending.size < this.config.maxPendingRequests)
+          this.pending.set(key, q);
+      }
+      if (m.seq > this.lastExecuted) this.armRequestTimer();
+      const p = this.sign<PrepareMsg>({ type: 'prepare', view: m.view, seq: m.seq, digest: m.digest, replica: this.id, sig: new Uint8Array() });
+      s.prepares.set(this.id, p);
+      this.send('all', p);
+    }
+    this.checkPrepared(m.seq);
+  }
+
+  protected onPrepare(m: PrepareMsg): void {
+    if (m.replica === primaryOf(m.view, this.config.n)) return this.drop('unexpected', 'prepare from the primary');
+    if (!this.inAgreementWindow(m.view, m.seq, 'prepare')) return;
+    const s = this.slot(m.seq);
+    if (s.prepares.has(m.replica)) return;
+    if (!this.auth.verify(m.replica, signedBytes(m), m.sig)) return this.drop('bad-signature', `prepare from ${m.replica}`);
+    s.prepares.set(m.replica, m);
+    this.checkPrepared(m.seq);
+  }
+
+  protected onCommit(m: CommitMsg): void {
+    if (!this.inAgreementWindow(m.view, m.seq, 'commit')) return;
+    const s = this.slot(m.seq);
+    if (s.commits.has(m.replica)) return;
+    s.commits.set(m.replica, m);
+    this.checkCommitted(m.seq);
+  }
+
+  /** prepared(m, v, n, i): PRE-PREPARE plus 2f matching PREPAREs from distinct backups. */
+  protected checkPrepared(seq: bigint): void {
+    const s = this.log.get(seq);
+    if (!s || !s.prePrepare || s.prepared) return;
+    const pp = s.prePrepare;
+    const matching = [...s.prepares.values()].filter((p) => bytesEqual(p.digest, pp.digest));
+    if (matching.length < 2 * this.config.f) return;
+    s.prepared = true;
+    matching.sort((a, b) => a.replica - b.replica);
+    this.preparedCerts.set(seq, { prePrepare: pp, prepares: matching.slice(0, 2 * this.config.f) });
+    if (!s.sentCommit) {
+      s.sentCommit = true;
+      const c: CommitMsg = { type: 'commit', view: pp.view, seq, digest: pp.digest, replica: this.id };
+      s.commits.set(this.id, c);
+      this.send('all', c);
+    }
+    this.checkCommitted(seq);
+  }
+
+  /** committed-local(m, v, n, i): prepared and 2f+1 matching COMMITs; then execute in order. */
+  protected checkCommitted(seq: bigint): void {
+    const s = this.log.get(seq);
+    if (!s || !s.prepared || s.committed) return;
+    const d = s.prePrepare!.digest;
+    let count = 0;
+    for (const c of s.commits.values()) if (bytesEqual(c.digest, d)) count++;
+    if (count < quorum(this.config)) return;
+    s.committed = true;
+    this.executeReady();
+  }
+
+  // ---- execution (§4.2, §4.1 exactly-once)
+
+  /** Execute every consecutive committed batch after lastExecuted. */
+  protected executeReady(): void {
+    let progressed = false;
+    for (;;) {
+      const next = this.lastExecuted + 1n;
+      const s = this.log.get(next);
+      let batch: readonly RequestMsg[] | undefined;
+      if (s?.committed) batch = s.prePrepare!.batch;
+      else batch = this.fetchedBatch(next);
+      if (!batch) break;
+      this.execute(next, batch);
+      progressed = true;
+    }
+    if (progressed) this.afterProgress();
+  }
+
+  /** Hook for state transfer: a batch for `seq` confirmed by f+1 replicas, if any. */
+  protected abstract fetchedBatch(seq: bigint): readonly RequestMsg[] | undefined;
+
+  /** Execute batch `seq`: skip duplicates/too-old requests, call the app, reply, checkpoint. */
+  protected execute(seq: bigint, batch: readonly RequestMsg[]): void {
+    const fresh: RequestMsg[] = [];
+    const inBatch = new Set<string>();
+    for (const q of batch) {
+      const key = requestKey(q.clientId, q.requestId);
+      if (inBatch.has(key) || this.table.lookup(q.clientId, q.requestId).status !== 'new') continue;
+      inBatch.add(key);
+      fresh.push(q);
+    }
+    let results: Uint8Array[] = [];
+    if (fresh.length > 0) {
+      try {
+        results = this.app.executeBatch(
+          seq,
+          fresh.map((q) => q.payload),
+        );
+      } catch {
+        results = []; // contract violation by the app; every request gets an empty result
+      }
+    }
+    for (let i = 0; i < fresh.length; i++) {
+      const q = fresh[i]!;
+      const result = results[i] ?? new Uint8Array();
+      this.table.record(q.clientId, q.requestId, result);
+      const key = requestKey(q.clientId, q.requestId);
+      this.pending.delete(key);
+      this.proposed.delete(key);
+      this.reply(q.clientId, q.requestId, result);
+    }
+    this.lastExecuted = seq;
+    this.executedBatches.set(seq, batch);
+    this.counters.batchesExecuted++;
+    this.counters.requestsExecuted += fresh.length;
+    this.out.push({ kind: 'delivered', sequence: seq, count: fresh.length });
+    if (seq % this.K === 0n) this.takeCheckpoint(seq);
+  }
+
+  /** After executing: reset back-off, re-arm or cancel the request timer, propose more. */
+  protected afterProgress(): void {
+    this.backoff = 0;
+    if (this.requestTimerArmed) {
+      this.requestTimerArmed = false;
+      this.cancelTimer('request');
+    }
+    this.armRequestTimer();
+    this.tryPropose(false);
+  }
+
+  // ---- request timer (§4.4)
+
+  /** Backups: arm the request timer while requests are pending (not while changing views). */
+  protected armRequestTimer(): void {
+    if (this.requestTimerArmed || this.isPrimary || !this.active || this.pending.size === 0) return;
+    this.requestTimerArmed = true;
+    this.setTimer('request', this.config.requestTimeoutMs);
+  }
+
+  /** Request timer expired: suspect the primary unless we are merely lagging behind others. */
+  onRequestTimer(): void {
+    this.requestTimerArmed = false;
+    if (!this.active || this.pending.size === 0) return;
+    if (this.lagging()) {
+      this.armRequestTimer();
+      return;
+    }
+    this.startViewChange(this.view + 1n);
+  }
+}
