@@ -19,3 +19,124 @@ test('ordered KV operations return verified results', async (t) => {
   assert.equal(s.verified, 2);
   assert.equal(s.failed, 0);
 });
+
+import { Counter, encodeCounterOperation, decodeCounterResult } from '../../src/apps/counter.ts';
+import { RawConnection, createClientIdentity, signedFrame } from './raw.ts';
+import { waitFor } from './cluster.ts';
+import { ReplyVerifier } from '../../src/client/reply-verifier.ts';
+import { digest, ORDERED_KEY_SET, READONLY_KEY_SET } from '../../src/wire/digest.ts';
+import { ErrorCode, type CartReply } from '../../src/wire/codec.ts';
+
+const add = (amount: bigint) => encodeCounterOperation({ type: 'add', amount });
+const valueOf = (bytes: Uint8Array): bigint => {
+  const r = decodeCounterResult(bytes);
+  assert.equal(r.type, 'value');
+  return (r as { value: bigint }).value;
+};
+
+test('pipelined invocations all complete, each executed once, ≤ 1 pairing check per reply', async (t) => {
+  const cluster = await startTestCluster({ app: () => new Counter() });
+  t.after(() => cluster.close());
+  const client = await cluster.client({ maxOutstanding: 64 });
+  const results = await Promise.all(Array.from({ length: 200 }, () => client.invoke(add(1n))));
+  const values = results.map(valueOf).sort((a, b) => (a < b ? -1 : 1));
+  assert.deepEqual(values, Array.from({ length: 200 }, (_, i) => BigInt(i + 1)));
+  await waitFor(() => cluster.apps.every((a) => (a as Counter).current === 200n), 10_000, 'all replicas at 200');
+  const s = client.stats();
+  assert.equal(s.verified, 200);
+  assert.ok(s.pairingChecks <= 200, `pairing checks ${s.pairingChecks}`);
+  assert.ok(s.pairingChecks + s.cacheHits >= 200);
+});
+
+test('a retransmitted request (to several replicas, twice) is executed once', async (t) => {
+  const cluster = await startTestCluster({ app: () => new Counter() });
+  t.after(() => cluster.close());
+  const id = createClientIdentity();
+  const frame = signedFrame(id, 1n, add(5n));
+  const conns = [0, 1, 2].map((i) => new RawConnection(cluster.replicas[i]!.address));
+  t.after(() => conns.forEach((c) => c.close()));
+  conns[0]!.send(frame);
+  conns[1]!.send(frame);
+  conns[2]!.send(frame);
+  conns[2]!.send(frame);
+  const verifier = new ReplyVerifier(new Map(cluster.publicKeySets.map((k) => [k.name, k.groupPublicKey])), {
+    verify: (pk, d, m, s) => cluster.crypto.verify(pk, d, m, s),
+  });
+  for (const c of conns) {
+    const [m] = await c.next(1);
+    assert.equal(m!.type, 'reply');
+    const reply = (m as { reply: CartReply }).reply;
+    const v = await verifier.check(reply, { keySet: ORDERED_KEY_SET, clientId: id.clientId, requestId: 1n, operationDigest: digest(add(5n)) });
+    assert.deepEqual(v, { ok: true });
+    assert.equal(valueOf(reply.result), 5n);
+  }
+  // a late retransmission after execution is answered from the reply cache, not re-executed
+  const late = new RawConnection(cluster.replicas[3]!.address);
+  t.after(() => late.close());
+  late.send(frame);
+  const [m] = await late.next(1);
+  assert.equal(valueOf((m as { reply: CartReply }).reply.result), 5n);
+  for (const a of cluster.apps) assert.equal((a as Counter).current, 5n);
+});
+
+test('a reply for another request, client, operation or key set never verifies', async (t) => {
+  const cluster = await startTestCluster({ app: () => new Counter() });
+  t.after(() => cluster.close());
+  const id = createClientIdentity();
+  const other = createClientIdentity();
+  const conn = new RawConnection(cluster.replicas[0]!.address);
+  t.after(() => conn.close());
+  conn.send(signedFrame(id, 7n, add(3n)));
+  const [m] = await conn.next(1);
+  const reply = (m as { reply: CartReply }).reply;
+  const verifier = new ReplyVerifier(new Map(cluster.publicKeySets.map((k) => [k.name, k.groupPublicKey])), {
+    verify: (pk, d, mm, s) => cluster.crypto.verify(pk, d, mm, s),
+  });
+  const expected = { keySet: ORDERED_KEY_SET, clientId: id.clientId, requestId: 7n, operationDigest: digest(add(3n)) };
+  assert.deepEqual(await verifier.check(reply, expected), { ok: true });
+  const cases: Array<[string, CartReply, typeof expected, string]> = [
+    ['other request id', { ...reply, requestId: 8n }, { ...expected, requestId: 8n }, 'bad-proof'],
+    ['other client', { ...reply, clientId: other.clientId }, { ...expected, clientId: other.clientId }, 'bad-proof'],
+    ['other operation', reply, { ...expected, operationDigest: digest(add(4n)) }, 'bad-proof'],
+    ['other key set', { ...reply, keySet: READONLY_KEY_SET }, { ...expected, keySet: READONLY_KEY_SET }, 'bad-proof'],
+    ['tampered result', { ...reply, result: add(9n) }, expected, 'bad-proof'],
+    ['other sequence', { ...reply, sequence: reply.sequence + 1n }, expected, 'bad-signature'],
+    ['forged root', { ...reply, root: digest(reply.root), proof: [] , leafCount: 1, leafIndex: 0 }, expected, 'bad-proof'],
+    ['mismatched request id', { ...reply, requestId: 8n }, expected, 'unknown-request'],
+  ];
+  for (const [name, r, e, reason] of cases) {
+    const v = await verifier.check(r, e);
+    assert.deepEqual(v, { ok: false, reason }, name);
+  }
+});
+
+test('malformed, oversized, unknown-version and badly signed frames get typed errors; the replica keeps serving', async (t) => {
+  const cluster = await startTestCluster({ app: () => new Counter() });
+  t.after(() => cluster.close());
+  const id = createClientIdentity();
+  const conn = new RawConnection(cluster.replicas[0]!.address);
+  t.after(() => conn.close());
+  conn.send(Uint8Array.of(0xff, 0xff, 0xff, 0x01, 0x02));
+  conn.send(signedFrame(id, 1n, add(1n), 2));
+  conn.send(signedFrame(id, 2n, new Uint8Array(100 * 1024)));
+  const bad = signedFrame(id, 3n, add(1n));
+  bad[bad.length - 1]! ^= 1; // flip a signature bit
+  conn.send(bad);
+  const msgs = await conn.next(4);
+  const codes = msgs.map((m) => (m.type === 'error' ? m.error.code : -1));
+  assert.deepEqual(codes, [ErrorCode.MALFORMED, ErrorCode.UNSUPPORTED_VERSION, ErrorCode.TOO_LARGE, ErrorCode.BAD_SIGNATURE]);
+  assert.equal((msgs[1] as { error: { supportedVersion: number } }).error.supportedVersion, 1);
+  const m = cluster.replicas[0]!.metrics;
+  assert.equal(await m.value('cart_client_frames_rejected_total'), 3);
+  // a frame above the transport limit closes that connection only
+  const huge = new RawConnection(cluster.replicas[0]!.address);
+  t.after(() => huge.close());
+  huge.send(new Uint8Array(3 * 1024 * 1024));
+  await waitFor(() => huge.closedReason !== undefined, 10_000, 'oversize connection closed');
+  // still serving, on the old and on new connections
+  conn.send(signedFrame(id, 4n, add(2n)));
+  const [, , , , ok] = await conn.next(5);
+  assert.equal(ok!.type, 'reply');
+  const client = await cluster.client();
+  assert.equal(valueOf(await client.invoke(add(1n))), 3n);
+});
