@@ -9,8 +9,13 @@
  * bounded FIFO queue.
  */
 import { FrameConnection, silentLogger, type BackoffOptions, type NetLogger } from '../../net/index.ts';
+import type { KeyObject } from 'node:crypto';
 import type { ClientInput, ClientOutput, ReplicaId } from './api.ts';
 import { systemClock, type Clock } from './node.ts';
+import { PbftClientCore } from './client-core.ts';
+import { Ed25519Authenticator, Ed25519ClientSigner } from './auth.ts';
+import { importIdentityPrivateKey } from '../../net/index.ts';
+import { protocolConfig, replicaKeyObjects, type PbftClusterConfig } from './config.ts';
 
 /** What the TCP client needs from the client core. */
 export interface ClientCore {
@@ -18,6 +23,10 @@ export interface ClientCore {
   submit(payload: Uint8Array): { requestId: bigint; outputs: readonly ClientOutput[] };
   /** Feed a reply or a timer expiry. Never throws. */
   handle(input: ClientInput): readonly ClientOutput[];
+  /** False while the client window is exhausted (then `submit` would throw). */
+  canSubmit?(): boolean;
+  /** The view the client believes current (primary = view mod n), if the core tracks it. */
+  readonly currentView?: bigint;
 }
 
 /** Where a replica's client endpoint is. */
@@ -137,10 +146,15 @@ export class PbftTcpClient {
     this.connect();
     return new Promise<Uint8Array>((resolve, reject) => {
       const waiter = { resolve, reject };
-      if (this.waiting.size < this.maxOutstanding) this.dispatch(payload, waiter);
+      if (this.queue.length === 0 && this.hasSlot()) this.dispatch(payload, waiter);
       else if (this.queue.length < this.maxQueued) this.queue.push({ payload, waiter });
       else reject(new PbftClientError('queue-full', `${this.queue.length} invocations already waiting`));
     });
+  }
+
+  /** The view the client believes current (primary = view mod n); undefined if unknown. */
+  get currentView(): bigint | undefined {
+    return this.options.core.currentView;
   }
 
   /** Counters. */
@@ -165,6 +179,10 @@ export class PbftTcpClient {
     for (const q of this.queue) q.waiter.reject(err);
     this.waiting.clear();
     this.queue.length = 0;
+  }
+
+  private hasSlot(): boolean {
+    return this.waiting.size < this.maxOutstanding && (this.options.core.canSubmit?.() ?? true);
   }
 
   private connectedCount(): number {
@@ -215,11 +233,60 @@ export class PbftTcpClient {
           this.timers.delete(o.requestId);
           this.counters.completed++;
           w.resolve(o.result);
-          const next = this.queue.shift();
-          if (next && !this.closed) this.dispatch(next.payload, next.waiter);
+          while (this.queue.length > 0 && !this.closed && this.hasSlot()) {
+            const next = this.queue.shift()!;
+            this.dispatch(next.payload, next.waiter);
+          }
           break;
         }
       }
     }
   }
+}
+
+/** Options of {@link createPbftTcpClient}. */
+export interface CreatePbftTcpClientOptions extends Omit<PbftTcpClientOptions, 'core' | 'replicas'> {
+  cluster: PbftClusterConfig;
+  /** Client id (1..64 UTF-8 bytes); must be fresh, or continue above `firstRequestId`. */
+  clientId: string;
+  /** The client's Ed25519 private key (registered in the config, or any key if unknown clients are allowed). */
+  privateKey: KeyObject | string;
+  /** Retransmission timeout (ms, default 500). */
+  retransmitTimeoutMs?: number;
+  /** Send first transmissions to all replicas (default false: to the believed primary). */
+  sendToAll?: boolean;
+  firstRequestId?: bigint;
+  /** Override replica endpoints (e.g. ports announced at start-up); default from `cluster`. */
+  endpoints?: readonly ReplicaEndpoint[];
+}
+
+/**
+ * A native client for a configured cluster: Ed25519-signed requests, replies checked against
+ * the replicas' public keys, f+1 matching replies per result.
+ * @throws {RangeError} for a bad client id; {@link NetError} for a bad key
+ */
+export function createPbftTcpClient(o: CreatePbftTcpClientOptions): PbftTcpClient {
+  const key = typeof o.privateKey === 'string' ? importIdentityPrivateKey(o.privateKey) : o.privateKey;
+  const proto = protocolConfig(o.cluster);
+  const verifier = new Ed25519Authenticator({ privateKey: key, replicaKeys: replicaKeyObjects(o.cluster) });
+  const core = new PbftClientCore(
+    o.clientId,
+    {
+      n: proto.n,
+      f: proto.f,
+      retransmitTimeoutMs: o.retransmitTimeoutMs ?? 500,
+      clientWindow: proto.clientWindow,
+      ...(o.sendToAll !== undefined ? { sendToAll: o.sendToAll } : {}),
+      ...(o.firstRequestId !== undefined ? { firstRequestId: o.firstRequestId } : {}),
+    },
+    new Ed25519ClientSigner(key),
+    (replica, bytes, sig) => verifier.verify(replica, bytes, sig),
+  );
+  const { cluster: _c, clientId: _i, privateKey: _k, retransmitTimeoutMs: _r, sendToAll: _s, firstRequestId: _f, endpoints, ...rest } = o;
+  return new PbftTcpClient({
+    ...rest,
+    core,
+    replicas: endpoints ?? o.cluster.replicas.map((r) => ({ id: r.id, host: r.host, clientPort: r.clientPort })),
+    maxOutstanding: Math.min(o.maxOutstanding ?? 256, proto.clientWindow),
+  });
 }
