@@ -10,7 +10,7 @@
  * mcl keeps global state (one wasm instance per thread); `initMcl` is idempotent.
  */
 import * as mcl from 'mcl-wasm';
-import mclInternal from 'mcl-wasm/dist/mcl.js';
+import { createRequire } from 'node:module';
 import { bls12_381 as bls } from '@noble/curves/bls12-381.js';
 import type { CurveOps, PreparedPublicKey } from './curve-ops.ts';
 import { BackendError } from './errors.ts';
@@ -49,8 +49,15 @@ export function initMcl(): Promise<void> {
   return ready;
 }
 
+/**
+ * mcl-wasm's internal CommonJS module object (the same instance `mcl-wasm` itself uses). Loaded
+ * with `require` because its `mod` export is assigned during init, which an ESM namespace
+ * snapshot (or a default-import interop shim under tsx's CJS mode in workers) would not see.
+ */
+const requireCjs = createRequire(import.meta.url);
+
 function rawModule(): McLModule {
-  const m = (mclInternal as unknown as { mod?: McLModule }).mod;
+  const m = (requireCjs('mcl-wasm/dist/mcl.js') as { mod?: McLModule }).mod;
   if (m === undefined || typeof m._mclBnG1_hashAndMapToWithDst !== 'function') {
     throw new BackendError('mcl-wasm lacks mclBnG1_hashAndMapToWithDst (need mcl-wasm 2.x, initialised)');
   }

@@ -1,8 +1,11 @@
 /**
  * Backend registry: `loadThresholdBls('mcl' | 'noble')`. 'mcl' (mcl-wasm) is the Node default,
  * the fastest complete pipeline we measured (docs/crypto.md); 'noble' (@noble/curves) is the
- * portable pure-JS backend. Instances are cached per thread.
+ * portable pure-JS backend. Instances are cached per thread. (Backends are imported statically:
+ * dynamic `import()` of .ts files fails inside piscina workers under tsx on Node 20.)
  */
+import { initMcl, mclCurveOps } from './backend-mcl.ts';
+import { nobleCurveOps } from './backend-noble.ts';
 import { BackendError } from './errors.ts';
 import { GenericThresholdBls } from './threshold.ts';
 import type { ThresholdBls } from './types.ts';
@@ -37,12 +40,10 @@ export function loadGeneric(backend: string = DEFAULT_BACKEND): Promise<GenericT
 async function create(backend: string): Promise<GenericThresholdBls<unknown, unknown>> {
   switch (backend) {
     case 'mcl': {
-      const { initMcl, mclCurveOps } = await import('./backend-mcl.ts');
       await initMcl();
       return new GenericThresholdBls(mclCurveOps()) as unknown as GenericThresholdBls<unknown, unknown>;
     }
     case 'noble': {
-      const { nobleCurveOps } = await import('./backend-noble.ts');
       return new GenericThresholdBls(nobleCurveOps()) as unknown as GenericThresholdBls<unknown, unknown>;
     }
     default:
