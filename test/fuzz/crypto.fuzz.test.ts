@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { CryptoError, KeyFileError, dealKeySets, defaultKeySetSpecs, loadPublicKeyFile, loadSecretKeyFile, loadThresholdBls, writeKeyFiles, publicKeySetFromJson, publicKeySetToJson } from '../../src/crypto/index.ts';
 import { checkCompressedPoint } from '../../src/crypto/encoding.ts';
-import { RUNS, decodeOrTypedError, fuzzBytes } from './helpers.ts';
+import { RUNS, decodeOrTypedError, fuzzBytes, mutateJson } from './helpers.ts';
 
 const msg = new TextEncoder().encode('fuzz message');
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -41,23 +41,6 @@ test('fuzz: point decoding in verify/verifyShare/combine: false or a CryptoError
   );
 });
 
-/** JSON mutations: replace a value at a random path by an arbitrary JSON value, or delete it. */
-function mutateJson(v: unknown, path: number[], repl: unknown, del: boolean): unknown {
-  if (path.length === 0 || v === null || typeof v !== 'object') return repl;
-  const entries = Array.isArray(v) ? v.map((x, i) => [String(i), x] as const) : Object.entries(v as object);
-  if (entries.length === 0) return repl;
-  const k = path[0]! % entries.length;
-  const out: Record<string, unknown> | unknown[] = Array.isArray(v) ? v.slice() : { ...(v as object) };
-  const key = entries[k]![0];
-  if (del && path.length === 1) {
-    if (Array.isArray(out)) out.splice(k, 1);
-    else delete (out as Record<string, unknown>)[key];
-    return out;
-  }
-  (out as Record<string, unknown>)[key] = mutateJson(entries[k]![1], path.slice(1), repl, del);
-  return out;
-}
-
 test('fuzz: public key set JSON yields a valid key set or a KeyFileError', async () => {
   const { publicKeySets } = await setup();
   const valid = JSON.parse(JSON.stringify(publicKeySetToJson(publicKeySets[0]!))) as unknown;
@@ -74,7 +57,7 @@ test('fuzz: public key set JSON yields a valid key set or a KeyFileError', async
       }
       assert.ok(process.memoryUsage().arrayBuffers - before < 64 << 20);
     }),
-    { numRuns: 150 },
+    { numRuns: 80 },
   );
 });
 
@@ -99,7 +82,7 @@ test('fuzz: public and secret key files with random or mutated bytes: valid keys
         }
       }
     }),
-    { numRuns: 40 },
+    { numRuns: 25 },
   );
   assert.ok(rejected > 0);
 });

@@ -98,3 +98,21 @@ export function norm(v: unknown): unknown {
   if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, norm(x)]));
   return v;
 }
+
+/** JSON mutations: replace a value at a random path by an arbitrary JSON value, or delete it. */
+export function mutateJson(v: unknown, path: number[], repl: unknown, del: boolean): unknown {
+  if (path.length === 0 || v === null || typeof v !== 'object') return repl;
+  const entries = Array.isArray(v) ? v.map((x, i) => [String(i), x] as const) : Object.entries(v as object);
+  if (entries.length === 0) return repl;
+  const k = path[0]! % entries.length;
+  const out: Record<string, unknown> | unknown[] = Array.isArray(v) ? v.slice() : { ...(v as object) };
+  const key = entries[k]![0];
+  if (del && path.length === 1) {
+    if (Array.isArray(out)) out.splice(k, 1);
+    else delete (out as Record<string, unknown>)[key];
+    return out;
+  }
+  (out as Record<string, unknown>)[key] = mutateJson(entries[k]![1], path.slice(1), repl, del);
+  return out;
+}
+
