@@ -15,10 +15,11 @@ runConformanceSuite('etcd (replay)', {
 });
 
 // Frequent checkpoints + compaction: a restarted replica finds revision 1 compacted and restores
-// a stable checkpoint (f+1 = 2 matching digests) from etcd.
+// a stable checkpoint (f+1 = 2 matching digests) from etcd. Small log entries (maxBatchBytes)
+// make many revisions, so checkpoints and compactions happen during the suite.
 runConformanceSuite('etcd (compaction + state transfer)', {
   replicas: 4,
   timeoutMs: 20_000,
   requestsWhileDown: 100,
-  start: (proxies) => startEtcdHarness(proxies, { checkpointInterval: 8, snapshotQuorum: 2, maxInFlight: 2 }),
+  start: (proxies) => startEtcdHarness(proxies, { checkpointInterval: 8, snapshotQuorum: 2, maxInFlight: 2, maxBatchBytes: 48 }),
 });

@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ApplicationProxy } from '../../src/consensus/adapter.ts';
+import type { AdapterEvent, ApplicationProxy } from '../../src/consensus/adapter.ts';
 import {
   createEtcdAdapter,
   startEtcdCluster,
@@ -26,8 +26,11 @@ export interface EtcdHarness extends ConformanceCluster {
   /** Per-replica local state folders (inside a temp folder removed by `close`). */
   readonly stateDirs: readonly string[];
   adapter(i: number): EtcdAdapter;
-  /** Restart replica `i` with a fresh adapter but keep its stateDir (a CART replica restart). */
-  restartWithState(i: number, proxy: ApplicationProxy): Promise<void>;
+  /**
+   * Restart replica `i` with a fresh adapter; `keepState` keeps its stateDir (a CART replica
+   * restart), else it is wiped; `onEvent` is subscribed before `start`.
+   */
+  restart(i: number, proxy: ApplicationProxy, opts?: { keepState?: boolean; onEvent?: (e: AdapterEvent) => void }): Promise<void>;
 }
 
 /**
@@ -68,23 +71,30 @@ export async function startEtcdHarness(
     await close();
     throw e;
   }
+  const restart = restarter(adapters, stateDirs, make);
   return {
     etcd,
     stateDirs,
     adapter: (i) => adapters[i]!,
     stopReplica: (i) => adapters[i]!.stop(),
-    async restartReplica(i, proxy) {
-      await adapters[i]!.stop();
-      await rm(stateDirs[i]!, { recursive: true, force: true });
-      adapters[i] = make(i);
-      await adapters[i]!.start(proxy);
-    },
-    async restartWithState(i, proxy) {
-      await adapters[i]!.stop();
-      adapters[i] = make(i);
-      await adapters[i]!.start(proxy);
-    },
+    restartReplica: (i, proxy) => restart(i, proxy),
+    restart: (i, proxy, opts) => restart(i, proxy, opts),
     close,
+  };
+}
+
+/** See {@link startEtcdHarness}: restarts replica `i` of `adapters` with a fresh adapter. */
+function restarter(
+  adapters: EtcdAdapter[],
+  stateDirs: readonly string[],
+  make: (i: number) => EtcdAdapter,
+): EtcdHarness['restart'] {
+  return async (i, proxy, opts = {}) => {
+    await adapters[i]!.stop();
+    if (opts.keepState !== true) await rm(stateDirs[i]!, { recursive: true, force: true });
+    adapters[i] = make(i);
+    if (opts.onEvent !== undefined) adapters[i]!.onEvent(opts.onEvent);
+    await adapters[i]!.start(proxy);
   };
 }
 

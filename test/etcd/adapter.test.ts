@@ -1,0 +1,205 @@
+/**
+ * etcd adapter behaviour on a real 3-member etcd cluster: etcd member crashes mid-run, a CART
+ * replica restart resuming from its persisted checkpoint, compaction + state transfer + garbage
+ * collection, and malformed log entries. Every test starts and stops its own cluster.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { Etcd3 } from 'etcd3';
+import { RecordingProxy } from '../consensus/conformance.ts';
+import { startEtcdHarness, waitUntil, type EtcdHarness } from './harness.ts';
+import { checkpointPath } from '../../src/consensus/etcd/local-state.ts';
+import { EtcdAdapterStoppedError, EtcdRequestTooLargeError, createEtcdAdapter } from '../../src/consensus/etcd/index.ts';
+import type { AdapterEvent } from '../../src/consensus/adapter.ts';
+
+const enc = new TextEncoder();
+const WAIT_MS = 20_000;
+const ids = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, k) => `${prefix}-${k}`);
+
+/** Submit like a CART client handler: a rejected (ambiguous) submit is retried, up to 5 times. */
+async function submitWithRetry(h: EtcdHarness, via: number, id: string, retried: Set<string>): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await h.adapter(via).submit(enc.encode(id));
+      return;
+    } catch (e) {
+      if (attempt >= 5) throw e;
+      retried.add(id);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/**
+ * Submit `list` in sequential groups of `group` (round-robin over `via`): concurrent submits
+ * at one adapter coalesce into one log entry, so groups make many etcd revisions.
+ */
+async function submitInGroups(h: EtcdHarness, via: readonly number[], list: readonly string[], group = 3): Promise<void> {
+  for (let k = 0; k < list.length; k += group) {
+    await Promise.all(list.slice(k, k + group).map((id, j) => h.adapter(via[(k + j) % via.length]!).submit(enc.encode(id))));
+  }
+}
+
+function executedAll(p: RecordingProxy, wanted: readonly string[]): boolean {
+  const have = new Set(p.executed);
+  return wanted.every((id) => have.has(id));
+}
+
+/** Same executed sequence everywhere; duplicates only for requests whose submit was retried. */
+function assertAgreement(proxies: readonly RecordingProxy[], retried: ReadonlySet<string> = new Set()): void {
+  for (const p of proxies.slice(1)) assert.deepEqual(p.executed, proxies[0]!.executed);
+  const seen = new Set<string>();
+  for (const id of proxies[0]!.executed) {
+    if (seen.has(id)) assert.ok(retried.has(id), `${id} executed twice but was submitted once`);
+    seen.add(id);
+  }
+  for (const p of proxies) assert.deepEqual(p.violations, []);
+}
+
+async function withHarness(
+  proxies: RecordingProxy[],
+  options: Parameters<typeof startEtcdHarness>[1],
+  body: (h: EtcdHarness) => Promise<void>,
+): Promise<void> {
+  const h = await startEtcdHarness(proxies, options);
+  try {
+    await body(h);
+  } finally {
+    await h.close();
+  }
+}
+
+test('etcd members killed mid-run (each in turn): every request is still ordered, same order everywhere', async () => {
+  const proxies = [0, 1, 2, 3].map(() => new RecordingProxy());
+  await withHarness(proxies, { checkpointInterval: 1_000_000, compact: false }, async (h) => {
+    const retried = new Set<string>();
+    const all: string[] = [];
+    // Kill each member once (so every replica's watch stream loses its member at some point),
+    // while a wave of submissions is outstanding; restart it before killing the next.
+    for (let m = 0; m < 3; m++) {
+      const wave = ids(`m${m}`, 60);
+      all.push(...wave);
+      const submits = Promise.all(wave.map((id, k) => submitWithRetry(h, k % 4, id, retried)));
+      await h.etcd.stopMember(m);
+      await submits;
+      await waitUntil(() => proxies.every((p) => executedAll(p, wave)), WAIT_MS, `wave ${m} delivered with member ${m} down`);
+      await h.etcd.restartMember(m);
+    }
+    const last = ids('end', 20);
+    all.push(...last);
+    await Promise.all(last.map((id, k) => submitWithRetry(h, k % 4, id, retried)));
+    await waitUntil(() => proxies.every((p) => executedAll(p, all)), WAIT_MS, 'all delivered');
+    assertAgreement(proxies, retried);
+    for (let i = 0; i < 4; i++) {
+      // Every replica's watch stream lost its member at least once and reconnected.
+      assert.ok(h.adapter(i).stats().watchConnects >= 2, `replica ${i} watch reconnected`);
+    }
+  });
+});
+
+test('a restarted CART replica resumes from its persisted checkpoint revision (no replay from 1)', async () => {
+  const proxies = [0, 1, 2].map(() => new RecordingProxy());
+  await withHarness(proxies, { useStateDir: true, checkpointInterval: 10, compact: false }, async (h) => {
+    const first = ids('a', 60);
+    await submitInGroups(h, [0, 1, 2], first);
+    await waitUntil(() => proxies.every((p) => executedAll(p, first)), WAIT_MS, 'first wave');
+    const file = checkpointPath(h.stateDirs[2]!, 2);
+    await waitUntil(() => existsSync(file) && h.adapter(2).stats().checkpointsPublished > 0, WAIT_MS, 'checkpoint persisted');
+    await h.stopReplica(2);
+    const second = ids('b', 30);
+    await submitInGroups(h, [0, 1], second);
+
+    const fresh = new RecordingProxy();
+    proxies[2] = fresh;
+    await h.restart(2, fresh, { keepState: true });
+    await waitUntil(() => proxies.every((p) => executedAll(p, [...first, ...second])), WAIT_MS, 'restarted replica caught up');
+    const stats = h.adapter(2).stats();
+    assert.equal(stats.restoredLocal, true);
+    assert.equal(stats.stateTransfers, 0);
+    assert.equal(fresh.restores.length, 1);
+    const resumedFrom = fresh.restores[0]!;
+    assert.ok(resumedFrom > 1n, 'restored a checkpoint beyond the start');
+    // Only batches after the persisted revision were delivered again.
+    assert.ok(fresh.deliveries.every((d) => d.sequence > resumedFrom));
+    assert.ok(fresh.deliveries.length < proxies[0]!.deliveries.length);
+    assertAgreement(proxies);
+  });
+});
+
+test('compaction: a replica whose revisions were compacted restores a stable checkpoint from etcd; the log is garbage-collected', async () => {
+  const proxies = [0, 1, 2, 3].map(() => new RecordingProxy());
+  await withHarness(proxies, { checkpointInterval: 10, snapshotQuorum: 2, retainRevisions: 5, maxInFlight: 2 }, async (h) => {
+    await h.stopReplica(3);
+    const wave = ids('c', 150);
+    await submitInGroups(h, [0, 1, 2], wave);
+    await waitUntil(() => [0, 1, 2].every((i) => executedAll(proxies[i]!, wave)), WAIT_MS, 'wave delivered');
+    await waitUntil(() => h.adapter(0).stats().garbageCollections + h.adapter(1).stats().garbageCollections > 0, WAIT_MS, 'a garbage collection');
+
+    const probe = new Etcd3({ hosts: [...h.etcd.endpoints] });
+    try {
+      // History below the stable checkpoint is gone (etcd reports the revision compacted) ...
+      await assert.rejects(probe.get('cart/log/0').revision(2).exec(), /compacted/);
+      // ... and old checkpoint votes and blobs were deleted: only checkpoints ≥ the stable one remain.
+      const votes = await probe.getAll().prefix('cart/vote/').keys();
+      const seqs = new Set(votes.map((k) => k.split('/')[2]));
+      assert.ok(seqs.size <= 4, `votes for ${seqs.size} checkpoints remain`);
+    } finally {
+      probe.close();
+    }
+
+    const fresh = new RecordingProxy();
+    proxies[3] = fresh;
+    const events: AdapterEvent[] = [];
+    await h.restart(3, fresh, { onEvent: (e) => events.push(e) });
+    const later = ids('d', 10);
+    await Promise.all(later.map((id) => h.adapter(3).submit(enc.encode(id))));
+    await waitUntil(() => proxies.every((p) => executedAll(p, [...wave, ...later])), WAIT_MS, 'replica 3 caught up');
+    const stats = h.adapter(3).stats();
+    assert.ok(stats.compactionsHit >= 1, 'replica 3 hit the compacted revision');
+    assert.ok(stats.stateTransfers >= 1, 'replica 3 restored a checkpoint from etcd');
+    assert.ok(fresh.restores.length >= 1);
+    assert.ok(events.some((e) => e.kind === 'state-transfer'));
+    assertAgreement(proxies);
+  });
+});
+
+test('malformed log entries written into etcd are dropped and counted at every replica, which stay in agreement', async () => {
+  const proxies = [0, 1].map(() => new RecordingProxy());
+  await withHarness(proxies, { compact: false }, async (h) => {
+    const writer = new Etcd3({ hosts: [...h.etcd.endpoints] });
+    try {
+      await writer.put('cart/log/99').value(Buffer.from([1, 0, 0, 0, 9, 0])); // claims 9 requests
+      await writer.put('cart/log/99').value('not a log entry');
+    } finally {
+      writer.close();
+    }
+    const good = ids('g', 10);
+    await Promise.all(good.map((id, k) => h.adapter(k % 2).submit(enc.encode(id))));
+    await waitUntil(() => proxies.every((p) => executedAll(p, good)), WAIT_MS, 'good requests delivered');
+    for (let i = 0; i < 2; i++) assert.equal(h.adapter(i).stats().malformedEntries, 2);
+    assert.deepEqual(proxies[0]!.executed.slice().sort(), good.slice().sort());
+    assertAgreement(proxies);
+  });
+});
+
+test('etcd adapter typed errors: stopped, oversized, bad options, unreachable etcd', async () => {
+  assert.throws(() => createEtcdAdapter({ endpoints: [], replicaId: 0 }), RangeError);
+  assert.throws(() => createEtcdAdapter({ endpoints: ['127.0.0.1:1'], replicaId: -1 }), RangeError);
+  assert.throws(() => createEtcdAdapter({ endpoints: ['127.0.0.1:1'], replicaId: 0, prefix: 'x' }), RangeError);
+  const idle = createEtcdAdapter({ endpoints: ['127.0.0.1:1'], replicaId: 0 });
+  await assert.rejects(idle.submit(enc.encode('x')), EtcdAdapterStoppedError);
+  // Nothing listens on port 1: start fails with a typed error within the call deadline.
+  const unreachable = createEtcdAdapter({ endpoints: ['http://127.0.0.1:1'], replicaId: 0, callTimeoutMs: 500 });
+  await assert.rejects(unreachable.start(new RecordingProxy()), /etcd not reachable/);
+  await unreachable.stop();
+
+  const proxies = [new RecordingProxy()];
+  await withHarness(proxies, { maxRequestBytes: 100 }, async (h) => {
+    await assert.rejects(h.adapter(0).submit(new Uint8Array(101)), EtcdRequestTooLargeError);
+    await h.adapter(0).submit(new Uint8Array(100));
+    await h.adapter(0).stop();
+    await h.adapter(0).stop();
+    await assert.rejects(h.adapter(0).submit(enc.encode('late')), EtcdAdapterStoppedError);
+  });
+});
