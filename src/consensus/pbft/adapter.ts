@@ -1,0 +1,148 @@
+/**
+ * CART glue for the built-in PBFT: a {@link ConsensusAdapter} hosting one PBFT replica
+ * in-process. `start(proxy)` runs the PBFT node whose application forwards ordered batches,
+ * snapshots and restores to CART's {@link ApplicationProxy}; `submit` orders a request through
+ * a native PBFT client (CART's "BFT client handler"), many outstanding at once.
+ *
+ * The adapter's native client signs with the replica's own Ed25519 key under the client id
+ * `cart/<replica id>/<random>` (fresh per start, so a restarted replica never reuses request
+ * ids); replicas accept such ids with that replica's public key, other client ids per config.
+ */
+import { randomBytes, type KeyObject } from 'node:crypto';
+import type { AdapterEvent, ApplicationProxy, ConsensusAdapter } from '../adapter.ts';
+import { TcpPeerNetwork, importIdentityPrivateKey, type NetLogger } from '../../net/index.ts';
+import type { PbftMetrics } from './api.ts';
+import { Ed25519Authenticator } from './auth.ts';
+import { PbftReplica } from './replica.ts';
+import { PbftNode } from './node.ts';
+import { createPbftTcpClient, type PbftTcpClient } from './tcp-client.ts';
+import { clientKeyLookup, peerAddresses, protocolConfig, replicaKeyObjects, type PbftClusterConfig } from './config.ts';
+
+/** Options of a {@link PbftAdapter}. */
+export interface PbftAdapterOptions {
+  /** This replica's id in `cluster`. */
+  self: number;
+  cluster: PbftClusterConfig;
+  /** This replica's Ed25519 private key (KeyObject or base64 PKCS#8). */
+  identity: KeyObject | string;
+  /** Listen interface for both ports (default: the configured host). */
+  listenHost?: string;
+  /** Native client retransmission timeout (ms, default 500). */
+  retransmitTimeoutMs?: number;
+  /** Submissions in flight at once (default 1024, capped by the client window). */
+  maxOutstanding?: number;
+  logger?: NetLogger;
+}
+
+/** `submit` refused: adapter not started, stopped, or request too large. */
+export class PbftAdapterError extends Error {
+  override readonly name = 'PbftAdapterError';
+}
+
+/** The PBFT {@link ConsensusAdapter}. */
+export class PbftAdapter implements ConsensusAdapter {
+  readonly protocol = 'pbft';
+  private readonly cluster: PbftClusterConfig;
+  private readonly identity: KeyObject;
+  private readonly peers: TcpPeerNetwork;
+  private readonly node: PbftNode;
+  private client: PbftTcpClient | undefined;
+  private proxy: ApplicationProxy | undefined;
+  private readonly listeners: ((e: AdapterEvent) => void)[] = [];
+  private state: 'new' | 'running' | 'stopped' = 'new';
+
+  constructor(private readonly o: PbftAdapterOptions) {
+    this.cluster = structuredClone(o.cluster);
+    this.identity = typeof o.identity === 'string' ? importIdentityPrivateKey(o.identity) : o.identity;
+    const me = this.cluster.replicas[o.self]!;
+    const replicaKeys = replicaKeyObjects(this.cluster);
+    const configured = clientKeyLookup(this.cluster);
+    const auth = new Ed25519Authenticator({
+      privateKey: this.identity,
+      replicaKeys,
+      clientKey: (id) => (/^cart\/(\d+)\//.test(id) ? replicaKeys[Number(id.split('/')[1])] : configured(id)),
+      allowUnknownClients: this.cluster.allowUnknownClients,
+    });
+    const app = {
+      executeBatch: (sequence: bigint, requests: readonly Uint8Array[]) => this.proxy!.executeBatch({ sequence, requests }),
+      snapshot: () => this.proxy!.snapshot(),
+      restore: (snapshot: Uint8Array, sequence: bigint) => this.proxy!.restore(snapshot, sequence),
+    };
+    const log = o.logger;
+    const core = new PbftReplica(o.self, protocolConfig(this.cluster), app, auth, log ? { onDrop: (reason, detail) => log.debug({ reason, detail }, 'pbft drop') } : {});
+    const host = o.listenHost ?? me.host;
+    this.peers = new TcpPeerNetwork({ self: o.self, identity: this.identity, peers: peerAddresses(this.cluster), listenHost: host, ...(log ? { logger: log } : {}) });
+    this.node = new PbftNode({
+      id: o.self, core, peers: this.peers, clientHost: host, clientPort: me.clientPort,
+      onEvent: (e) => {
+        if (e.kind === 'view-change') this.emit({ kind: 'view-change', view: e.view }, { kind: 'leader', leader: Number(e.view % BigInt(this.cluster.replicas.length)) });
+        if (e.kind === 'state-transfer') this.emit({ kind: 'state-transfer', sequence: e.sequence });
+      },
+      ...(log ? { logger: log } : {}),
+    });
+  }
+
+  /** Bind both ports without starting (to learn ports picked for port 0). */
+  async listen(): Promise<{ peerPort: number; clientPort: number }> {
+    const peerPort = await this.peers.listen();
+    const clientPort = await this.node.listenClients();
+    this.cluster.replicas[this.o.self]!.clientPort = clientPort;
+    return { peerPort, clientPort };
+  }
+
+  /** Update where replica `id` is reached (before {@link start}; e.g. ports announced at start-up). */
+  setReplicaAddress(id: number, host: string, peerPort: number, clientPort: number): void {
+    this.peers.setPeerAddress(id, host, peerPort);
+    Object.assign(this.cluster.replicas[id]!, { host, peerPort, clientPort });
+  }
+
+  async start(proxy: ApplicationProxy): Promise<void> {
+    if (this.state !== 'new') throw new PbftAdapterError(`cannot start a ${this.state} adapter`);
+    this.proxy = proxy;
+    await this.listen();
+    await this.node.start();
+    this.client = createPbftTcpClient({
+      cluster: this.cluster,
+      clientId: `cart/${this.o.self}/${randomBytes(8).toString('hex')}`,
+      privateKey: this.identity,
+      retransmitTimeoutMs: this.o.retransmitTimeoutMs ?? 500,
+      maxOutstanding: this.o.maxOutstanding ?? 1024,
+      ...(this.o.logger ? { logger: this.o.logger } : {}),
+    }).connect();
+    this.state = 'running';
+  }
+
+  submit(request: Uint8Array): Promise<void> {
+    if (this.state !== 'running' || !this.client) return Promise.reject(new PbftAdapterError(`adapter is ${this.state}`));
+    const max = protocolConfig(this.cluster).maxRequestBytes;
+    if (request.length > max) return Promise.reject(new PbftAdapterError(`request of ${request.length} bytes exceeds ${max}`));
+    return this.client.invoke(request).then(() => undefined);
+  }
+
+  onEvent(listener: (event: AdapterEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /** PBFT core counters (view, executed, drops by reason). */
+  metrics(): PbftMetrics | undefined {
+    return this.node.metrics();
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'stopped';
+    this.client?.close();
+    await this.node.close();
+  }
+
+  private emit(...events: AdapterEvent[]): void {
+    for (const e of events)
+      for (const l of this.listeners) {
+        try {
+          l(e);
+        } catch (err) {
+          this.o.logger?.warn({ err: String(err) }, 'adapter event listener threw');
+        }
+      }
+  }
+}
