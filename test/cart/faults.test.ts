@@ -1,0 +1,119 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Counter, encodeCounterOperation, decodeCounterResult } from '../../src/apps/counter.ts';
+import { startTestCluster, waitFor } from './cluster.ts';
+import type { ByzantineOptions } from '../../src/replica/index.ts';
+import { NoQuorumError, ClosedError } from '../../src/client/index.ts';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+
+const add = (amount: bigint) => encodeCounterOperation({ type: 'add', amount });
+const valueOf = (bytes: Uint8Array): bigint => {
+  const r = decodeCounterResult(bytes);
+  assert.equal(r.type, 'value');
+  return (r as { value: bigint }).value;
+};
+const sorted = (xs: bigint[]) => [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+const range = (n: number) => Array.from({ length: n }, (_, i) => BigInt(i + 1));
+
+async function honestSum(cluster: Awaited<ReturnType<typeof startTestCluster>>, name: string, labels: Record<string, string> = {}): Promise<number> {
+  let sum = 0;
+  for (const r of cluster.replicas.slice(1)) sum += await r!.metrics.value(name, labels);
+  return sum;
+}
+
+for (const [mode, byz] of [
+  ['wrong results', { wrongResults: true }],
+  ['bad signature shares', { badShares: true }],
+  ['forged share index', { forgeShareIndex: true }],
+] as Array<[string, ByzantineOptions]>) {
+  test(`Byzantine contact replica (${mode}): clients complete with correct, verified results only`, async (t) => {
+    // replica 1 is Byzantine; its signer index is the smallest, so honest aggregators try its
+    // share first. It is the first contact, except for bad shares: they only matter to an
+    // honest aggregator (the liar combines its own valid share), so there replica 2 is contacted.
+    const cluster = await startTestCluster({ app: () => new Counter(), tuning: (i) => (i === 1 ? { byzantine: byz } : undefined) });
+    t.after(() => cluster.close());
+    const client = await cluster.client({ contact: byz.badShares ? 1 : 0 });
+    const results: bigint[] = [];
+    for (let i = 0; i < 5; i++) results.push(valueOf(await client.invoke(add(1n))));
+    results.push(...(await Promise.all(Array.from({ length: 25 }, () => client.invoke(add(1n))))).map(valueOf));
+    assert.deepEqual(sorted(results), range(30));
+    const s = client.stats();
+    assert.equal(s.verified, 30);
+    if (byz.wrongResults) {
+      assert.ok(s.rejected['bad-proof'] > 0, 'corrupted results were rejected by the client');
+      assert.ok((await honestSum(cluster, 'cart_shares_rejected_total', { reason: 'root-mismatch' })) > 0);
+    }
+    if (byz.badShares) {
+      assert.ok((await honestSum(cluster, 'cart_signer_misbehaviour_total', { signer: '1', kind: 'bad-share' })) > 0);
+      assert.deepEqual(cluster.replicas[1]!.exchange.suspectedSigners, [1]);
+    }
+    if (byz.forgeShareIndex) {
+      assert.ok((await honestSum(cluster, 'cart_shares_rejected_total', { reason: 'forged-index' })) > 0);
+      assert.equal(await honestSum(cluster, 'cart_signer_misbehaviour_total', { kind: 'bad-share' }), 0);
+    }
+  });
+}
+
+test('bad shares are also excluded with tentative aggregation off (verify each share first)', async (t) => {
+  const cluster = await startTestCluster({
+    app: () => new Counter(),
+    tuning: (i) => (i === 1 ? { byzantine: { badShares: true }, tentative: false } : { tentative: false }),
+  });
+  t.after(() => cluster.close());
+  const client = await cluster.client({ contact: 1 });
+  const results = (await Promise.all(Array.from({ length: 10 }, () => client.invoke(add(2n))))).map(valueOf);
+  assert.deepEqual(sorted(results), range(10).map((x) => 2n * x));
+  assert.ok((await honestSum(cluster, 'cart_shares_rejected_total', { reason: 'invalid' })) > 0);
+});
+
+test('a killed contact replica: the client fails over and completes', async (t) => {
+  const cluster = await startTestCluster({ app: () => new Counter() });
+  t.after(() => cluster.close());
+  const client = await cluster.client({ contact: 0, timeoutMs: 500 });
+  assert.equal(valueOf(await client.invoke(add(1n))), 1n);
+  // crash the contact with invocations in flight
+  const inflight = Array.from({ length: 20 }, () => client.invoke(add(1n)));
+  await cluster.kill(1);
+  const more = Array.from({ length: 10 }, () => client.invoke(add(1n)));
+  const results = (await Promise.all([...inflight, ...more])).map(valueOf);
+  assert.deepEqual(sorted([1n, ...results]), range(31));
+  assert.ok(client.stats().failovers > 0);
+  await waitFor(() => cluster.apps.slice(1).every((a) => (a as Counter).current === 31n), 10_000, 'survivors at 31');
+});
+
+test('a silent contact replica (accepts connections, never answers): the client times out and fails over', async (t) => {
+  const cluster = await startTestCluster({ app: () => new Counter() });
+  t.after(() => cluster.close());
+  const sockets = new Set<Socket>();
+  const silent = createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    return new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+  const port = (silent.address() as AddressInfo).port;
+  const endpoints = cluster.replicas.map((r) => r!.address);
+  endpoints[0] = { host: '127.0.0.1', port };
+  const client = await cluster.client({ replicas: endpoints, contact: 0, timeoutMs: 300 });
+  const results = (await Promise.all(Array.from({ length: 5 }, () => client.invoke(add(1n))))).map(valueOf);
+  assert.deepEqual(sorted(results), range(5));
+  assert.ok(client.stats().timeouts >= 1);
+  // the contact moved on: later invocations do not wait for the silent replica again
+  const before = client.stats().timeouts;
+  assert.equal(valueOf(await client.invoke(add(1n))), 6n);
+  assert.equal(client.stats().timeouts, before);
+});
+
+test('with every replica unreachable the client rejects with NoQuorumError', async (t) => {
+  const cluster = await startTestCluster({ app: () => new Counter() });
+  t.after(() => cluster.close());
+  const client = await cluster.client({ timeoutMs: 300, maxAttempts: 4 });
+  for (let i = 1; i <= cluster.n; i++) await cluster.kill(i);
+  await assert.rejects(client.invoke(add(1n)), NoQuorumError);
+  await client.close();
+  await assert.rejects(client.invoke(add(1n)), ClosedError);
+});
