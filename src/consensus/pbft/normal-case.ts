@@ -21,6 +21,8 @@ export abstract class NormalCase extends ReplicaBase {
   protected requestTimerArmed = false;
   /** Consecutive view changes without progress (exponential back-off exponent). */
   protected backoff = 0;
+  /** lastExecuted when the request timer was last postponed because we were lagging. */
+  private deferredAt: bigint | undefined;
 
   protected get isPrimary(): boolean {
     return primaryOf(this.view, this.config.n) === this.id;
@@ -343,7 +345,12 @@ export abstract class NormalCase extends ReplicaBase {
   onRequestTimer(): void {
     this.requestTimerArmed = false;
     if (!this.active || this.pending.size === 0) return;
-    if (this.lagging()) {
+    // Lagging behind f+1 progressing replicas is not the primary's fault: fetch state and
+    // wait one more period — but only once per sequence number, so stale reports cannot
+    // postpone the view change forever.
+    if (this.lagging() && this.deferredAt !== this.lastExecuted) {
+      this.deferredAt = this.lastExecuted;
+      this.needState(this.lastExecuted + 1n);
       this.armRequestTimer();
       return;
     }

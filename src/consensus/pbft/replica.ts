@@ -158,6 +158,7 @@ export class PbftReplica extends ViewChangeLayer {
     this.servedFetch.clear();
     for (const s of this.fetched.keys()) if (s <= this.lastExecuted) this.fetched.delete(s);
     if (this.stateTarget > this.lastExecuted || this.lagging()) this.fetch();
+    this.retransmitViewChange();
   }
 
   private onStatus(m: StatusMsg): void {

@@ -51,6 +51,12 @@ export interface PbftSimOptions {
   readonly byzantine?: ByzantineSpec;
   /** Virtual-time bound for completing all requests. Default 120 000 ms. */
   readonly maxTimeMs?: number;
+  /**
+   * After all requests complete, keep running (within `maxTimeMs`) until every live correct
+   * replica executed up to the same sequence number — e.g. a restarted replica caught up by
+   * state transfer — and fail otherwise. Default false.
+   */
+  readonly requireConvergence?: boolean;
 }
 
 /** Outcome of a simulation run. */
@@ -332,8 +338,21 @@ export function runPbftSimulation(opts: PbftSimOptions): PbftSimResult {
     stop = 'error';
     fail(`simulation error: ${e instanceof Error ? e.message : String(e)}`);
   }
-  for (let r = 0; r < n; r++) if (correct(r)) for (const v of apps[r]!.violations) fail(`replica ${r}: ${v}`);
   if (!failure && completed !== expected) fail(`LIVENESS: ${completed}/${expected} requests completed (stopped: ${stop})`);
+  if (!failure && opts.requireConvergence) {
+    const live = replicas.filter((_, r) => correct(r) && !net.isCrashed(r));
+    const converged = (): boolean => {
+      const top = live.reduce((m, r) => (r.metrics().lastExecuted > m ? r.metrics().lastExecuted : m), 0n);
+      return live.every((r) => r.metrics().lastExecuted === top);
+    };
+    try {
+      stop = sched.runUntil(() => failure !== undefined || converged(), maxTime, 5_000_000);
+    } catch (e) {
+      fail(`simulation error: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (!failure && !converged()) fail(`CONVERGENCE: live replicas did not reach the same sequence number (stopped: ${stop})`);
+  }
+  for (let r = 0; r < n; r++) if (correct(r)) for (const v of apps[r]!.violations) fail(`replica ${r}: ${v}`);
   return {
     seed: opts.seed,
     ok: failure === undefined,

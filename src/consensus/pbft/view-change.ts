@@ -16,6 +16,7 @@ export const MAX_VIEW_AHEAD = 1024n;
 export abstract class ViewChangeLayer extends NormalCase {
   /** Latest valid VIEW-CHANGE per replica (a correct replica's are monotonic; bounded by n). */
   protected readonly latestViewChange = new Map<number, ViewChangeMsg>();
+  private vcTimerArmed = false;
 
   /**
    * Move to view `v` (> current): stop normal-case processing, broadcast VIEW-CHANGE, arm the
@@ -51,15 +52,40 @@ export abstract class ViewChangeLayer extends NormalCase {
     });
     this.latestViewChange.set(this.id, vc);
     this.send('all', vc);
+    if (this.vcTimerArmed) {
+      this.vcTimerArmed = false;
+      this.cancelTimer('view-change');
+    }
+    this.checkViewChangeTimer();
+    this.maybeSendNewView();
+  }
+
+  /**
+   * Liveness rule 2 (§4.5.2): the view-change timer starts only once 2f+1 replicas (us
+   * included) want the same new view; timeout = requestTimeout · 2^k, k = view changes without
+   * progress. A lone replica that suspected the primary therefore cannot race ahead of the rest.
+   */
+  private checkViewChangeTimer(): void {
+    if (!this.inViewChange || this.vcTimerArmed) return;
+    let count = 0;
+    for (const vc of this.latestViewChange.values()) if (vc.newView === this.view) count++;
+    if (count < quorum(this.config)) return;
     const timeout = Math.min(this.config.requestTimeoutMs * 2 ** Math.min(this.backoff, 30), this.config.maxViewChangeTimeoutMs);
     this.backoff++;
+    this.vcTimerArmed = true;
     this.setTimer('view-change', timeout);
-    this.maybeSendNewView();
   }
 
   /** The view-change timer expired without a NEW-VIEW: try the next view. */
   onViewChangeTimer(): void {
+    this.vcTimerArmed = false;
     if (this.inViewChange) this.startViewChange(this.view + 1n);
+  }
+
+  /** Retransmit our VIEW-CHANGE while the view change is in progress (lossy links). */
+  protected retransmitViewChange(): void {
+    const mine = this.latestViewChange.get(this.id);
+    if (this.inViewChange && mine && mine.newView === this.view) this.send('all', mine);
   }
 
   protected onViewChange(m: ViewChangeMsg): void {
@@ -80,6 +106,7 @@ export abstract class ViewChangeLayer extends NormalCase {
       .map((vc) => vc.newView)
       .sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
     if (ahead.length >= this.config.f + 1) this.startViewChange(ahead[this.config.f]!);
+    this.checkViewChangeTimer();
     this.maybeSendNewView();
   }
 
@@ -125,6 +152,7 @@ export abstract class ViewChangeLayer extends NormalCase {
     this.inViewChange = false;
     this.currentNewView = nv;
     this.counters.viewChanges++;
+    this.vcTimerArmed = false;
     this.cancelTimer('view-change');
     for (const [r, vc] of this.latestViewChange) if (vc.newView <= nv.view) this.latestViewChange.delete(r);
     this.log.clear();
