@@ -28,15 +28,13 @@ export function nobleCurveOps(): CurveOps<G1P, G2P> {
   return {
     name: 'noble',
     decodeG1(bytes) {
-      const p = G1.fromBytes(bytes);
-      p.assertValidity();
-      if (p.is0() || !p.isTorsionFree()) throw new Error('not in G1 subgroup');
+      const p = G1.fromBytes(bytes); // assertValidity(): on curve + torsion-free (prime-order subgroup)
+      if (p.is0()) throw new Error('point at infinity');
       return p;
     },
     decodeG2(bytes): NoblePreparedKey {
-      const p = G2.fromBytes(bytes);
-      p.assertValidity();
-      if (p.is0() || !p.isTorsionFree()) throw new Error('not in G2 subgroup');
+      const p = G2.fromBytes(bytes); // assertValidity(): on curve + torsion-free
+      if (p.is0()) throw new Error('point at infinity');
       return { point: p, lines: bls.utils.calcPairingPrecomputes(p) };
     },
     encodeG1: (p) => p.toBytes(true),

@@ -17,9 +17,8 @@ const G2 = bls.G2.Point;
 export function decodeG2(bytes: Uint8Array, what: string): G2Point {
   checkCompressedPoint(bytes, 'G2', what);
   try {
-    const p = G2.fromBytes(bytes);
-    p.assertValidity();
-    if (p.is0() || !p.isTorsionFree()) throw new Error('not torsion-free');
+    const p = G2.fromBytes(bytes); // assertValidity(): on curve + torsion-free
+    if (p.is0()) throw new Error('point at infinity');
     return p;
   } catch (cause) {
     throw new InvalidPointError(`${what}: not a point of the G2 prime-order subgroup`, { cause });

@@ -6,12 +6,12 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CryptoError, dealKeySets, fromHex, MalformedEncodingError, toHex } from '../../src/crypto/index.ts';
+import { CryptoError, dealKeySets, fromHex, InfinityPointError, InvalidPointError, MalformedEncodingError, toHex } from '../../src/crypto/index.ts';
 import { loadGeneric } from '../../src/crypto/backends.ts';
 import { checkCompressedPoint } from '../../src/crypto/encoding.ts';
 import { scalarFromBytes, scalarToBytes, FR_ORDER } from '../../src/crypto/field.ts';
 import { GenericThresholdBls } from '../../src/crypto/threshold.ts';
-import { enc, hex } from './helpers.ts';
+import { enc, g1NotOnCurve, g1OffSubgroup, g2OffSubgroup, hex, infinity } from './helpers.ts';
 
 const { publicKeySets, shares } = dealKeySets(4, [{ name: 'ordered', threshold: 2 }]);
 const ks = publicKeySets[0]!;
@@ -87,6 +87,19 @@ test('property: valid points round-trip through both backends identically', () =
     }),
     { numRuns: 20 },
   );
+});
+
+test('off-curve and off-subgroup points are InvalidPointError on both backends (G1 and G2)', () => {
+  for (const bls of [mcl, noble]) {
+    assert.throws(() => bls.decodeSignature(g1OffSubgroup()), InvalidPointError, bls.backend);
+    assert.throws(() => bls.decodeSignature(g1OffSubgroup(100n)), InvalidPointError, bls.backend);
+    assert.throws(() => bls.decodeSignature(g1NotOnCurve()), InvalidPointError, bls.backend);
+    assert.throws(() => bls.preparePublicKey(g2OffSubgroup()), InvalidPointError, bls.backend);
+    assert.throws(() => bls.decodeSignature(infinity(48)), InfinityPointError, bls.backend);
+    assert.throws(() => bls.preparePublicKey(infinity(96)), InfinityPointError, bls.backend);
+    bls.preparePublicKey(ks.groupPublicKey);
+    bls.decodeSignature(sig);
+  }
 });
 
 test('property: scalars and hex round-trip; non-canonical scalars are rejected', () => {
