@@ -230,7 +230,15 @@ class Replica implements CartReplica {
     this.o.network.on('message', this.onPeer);
     if (this.o.startNetwork ?? true) await this.o.network.start();
     this.server.on('connection', (conn: ServerConnection) => {
-      conn.on('frame', (payload: Buffer) => this.handleClientFrame(conn, payload));
+      conn.on('frame', (payload: Buffer) => {
+        try {
+          this.handleClientFrame(conn, payload);
+        } catch (e) {
+          // never let a client frame take the replica down
+          this.metrics.framesRejected.inc({ reason: 'internal-error' });
+          this.log.error({ err: (e as Error).message, conn: conn.id }, 'client frame handling failed');
+        }
+      });
       conn.on('close', () => this.dropConnection(conn));
     });
     this.server.on('error', (err: Error) => this.log.error({ err: err.message }, 'client endpoint error'));

@@ -1,0 +1,89 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Counter, encodeCounterOperation, decodeCounterResult } from '../../src/apps/counter.ts';
+import { CartApplicationProxy, SnapshotFormatError, type ExecutedBatch, type OrderedRejectReason } from '../../src/replica/index.ts';
+import { createClientIdentity, signedFrame } from './raw.ts';
+import { toHex } from '../../src/wire/digest.ts';
+
+const add = (amount: bigint) => encodeCounterOperation({ type: 'add', amount });
+const val = (b: Uint8Array) => (decodeCounterResult(b) as { value: bigint }).value;
+
+function harness(window = 4, maxClients = 100) {
+  const executed: ExecutedBatch[] = [];
+  const rejected: OrderedRejectReason[] = [];
+  const app = new Counter();
+  const proxy = new CartApplicationProxy(app, { window, maxClients, onExecuted: (b) => executed.push(b), onRejected: (r) => rejected.push(r) });
+  return { app, proxy, executed, rejected };
+}
+
+test('deduplication: out-of-order ids within the window execute once; duplicates answer from the cache; ids below the window are stale', () => {
+  const h = harness(4);
+  const id = createClientIdentity();
+  const f = (n: bigint, amount = 1n) => signedFrame(id, n, add(amount));
+  h.proxy.executeBatch({ sequence: 1n, requests: [f(3n), f(1n), f(2n)] });
+  assert.equal(h.app.current, 3n);
+  // duplicates of 1 and 3, in a later batch: not executed again, same results, leaves present
+  const r = h.proxy.executeBatch({ sequence: 2n, requests: [f(1n), f(3n)] });
+  assert.equal(h.app.current, 3n);
+  assert.deepEqual(r.map(val), [2n, 1n]);
+  assert.deepEqual(h.executed[1]!.replies.map((x) => x.duplicate), [true, true]);
+  h.proxy.executeBatch({ sequence: 3n, requests: [f(9n)] }); // window moves to (5, 9]
+  assert.equal(h.app.current, 4n);
+  const stale = h.proxy.executeBatch({ sequence: 4n, requests: [f(2n), f(5n), f(6n)] });
+  assert.equal(h.app.current, 5n, 'only id 6 executed');
+  assert.deepEqual(h.rejected, ['stale', 'stale']);
+  assert.equal(stale[0]!.length, 0);
+  assert.equal(h.executed[3]!.replies.length, 1);
+  assert.equal(h.proxy.lookup(toHex(id.clientId), 2n), 'stale');
+  assert.equal((h.proxy.lookup(toHex(id.clientId), 6n) as { sequence: bigint }).sequence, 4n);
+});
+
+test('badly signed, malformed and re-signed-by-another-client requests produce no reply and are not executed', () => {
+  const h = harness();
+  const id = createClientIdentity();
+  const forged = signedFrame(id, 1n, add(1n));
+  forged[forged.length - 5]! ^= 0x10;
+  const mallory = createClientIdentity();
+  // mallory signs a request with her own key: it counts against her id, never against id's
+  const hers = signedFrame(mallory, 1n, add(100n));
+  h.proxy.executeBatch({ sequence: 1n, requests: [forged, Uint8Array.of(1, 2, 3), hers] });
+  assert.deepEqual(h.rejected, ['bad-signature', 'malformed']);
+  assert.equal(h.app.current, 100n);
+  assert.equal(h.proxy.lookup(toHex(id.clientId), 1n), undefined);
+  h.proxy.executeBatch({ sequence: 2n, requests: [signedFrame(id, 1n, add(1n))] });
+  assert.equal(h.app.current, 101n);
+});
+
+test('snapshot/restore carries application state and the deduplication table, byte-identically', () => {
+  const a = harness(8);
+  const ids = [createClientIdentity(), createClientIdentity()];
+  a.proxy.executeBatch({ sequence: 5n, requests: [signedFrame(ids[0]!, 1n, add(2n)), signedFrame(ids[1]!, 1n, add(3n))] });
+  a.proxy.executeBatch({ sequence: 9n, requests: [signedFrame(ids[0]!, 2n, add(4n))] });
+  const snap = a.proxy.snapshot();
+  const b = harness(8);
+  b.proxy.restore(snap, 9n);
+  assert.deepEqual([...b.proxy.snapshot()], [...snap]);
+  assert.equal(b.app.current, 9n);
+  assert.equal(b.proxy.lastSequence, 9n);
+  // the same next batch (with a retransmission) gives the same results and leaves at both
+  const next = { sequence: 12n, requests: [signedFrame(ids[1]!, 1n, add(3n)), signedFrame(ids[1]!, 2n, add(1n))] };
+  assert.deepEqual(a.proxy.executeBatch(next).map(val), b.proxy.executeBatch(next).map(val));
+  assert.deepEqual(a.executed.at(-1)!.replies.map((r) => toHex(r.digest)), b.executed.at(-1)!.replies.map((r) => toHex(r.digest)));
+  assert.equal(b.app.current, 10n, 'retransmitted request not executed again after restore');
+  // malformed snapshots are refused and leave the state unchanged
+  assert.throws(() => b.proxy.restore(snap.slice(0, snap.length - 3), 20n), SnapshotFormatError);
+  assert.throws(() => b.proxy.restore(new Uint8Array(40), 20n), SnapshotFormatError);
+  assert.equal(b.app.current, 10n);
+  assert.equal(b.proxy.lastSequence, 12n);
+});
+
+test('the client table is bounded: the least recently active client is evicted deterministically', () => {
+  const h = harness(4, 2);
+  const ids = [createClientIdentity(), createClientIdentity(), createClientIdentity()];
+  h.proxy.executeBatch({ sequence: 1n, requests: ids.map((id) => signedFrame(id, 1n, add(1n))) });
+  assert.equal(h.proxy.lookup(toHex(ids[0]!.clientId), 1n), undefined);
+  assert.notEqual(h.proxy.lookup(toHex(ids[2]!.clientId), 1n), undefined);
+  const other = harness(4, 2);
+  other.proxy.executeBatch({ sequence: 1n, requests: ids.map((id) => signedFrame(id, 1n, add(1n))) });
+  assert.deepEqual([...other.proxy.snapshot()], [...h.proxy.snapshot()]);
+});
