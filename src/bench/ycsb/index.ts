@@ -14,3 +14,13 @@ export { seededRandom, type Random } from './random.ts';
 export * from './generators.ts';
 export * from './config.ts';
 export { CoreWorkload, type YcsbTransaction, type YcsbOperationKind } from './workload.ts';
+export {
+  runLoadPhase,
+  runClosedLoop,
+  type KvExecutor,
+  type LoadPhaseOptions,
+  type LoadPhaseResult,
+  type ClosedLoopOptions,
+  type ClosedLoopResult,
+  type KindStats,
+} from './runner.ts';
