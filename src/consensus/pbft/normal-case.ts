@@ -66,10 +66,10 @@ export abstract class NormalCase extends ReplicaBase {
     if (this.isPrimary) {
       this.proposalQueue.push(key);
       this.tryPropose(false);
-    } else {
-      if (!forwarded) this.send(primaryOf(this.view, this.config.n), m);
-      this.armRequestTimer();
+    } else if (!forwarded) {
+      this.send(primaryOf(this.view, this.config.n), m);
     }
+    this.armRequestTimer();
   }
 
   /** Send the (signed) reply for an executed request to its client. */
@@ -334,9 +334,13 @@ export abstract class NormalCase extends ReplicaBase {
 
   // ---- request timer (§4.4)
 
-  /** Backups: arm the request timer while requests are pending (not while changing views). */
+  /**
+   * Arm the request timer while requests are pending (not while changing views). The primary
+   * runs it too: a primary whose proposals cannot commit (lost messages, faulty backups) joins
+   * the view change instead of leaving a lone suspecting backup stranded in a higher view.
+   */
   protected armRequestTimer(): void {
-    if (this.requestTimerArmed || this.isPrimary || !this.active || this.pending.size === 0) return;
+    if (this.requestTimerArmed || !this.active || this.pending.size === 0) return;
     this.requestTimerArmed = true;
     this.setTimer('request', this.config.requestTimeoutMs);
   }

@@ -95,6 +95,9 @@ export class PbftReplica extends ViewChangeLayer {
     }
     if (m.type === 'request') return this.onRequest(m, true);
     if (m.type === 'reply') return this.drop('unexpected', `reply from replica ${from}`);
+    // NEW-VIEW is self-certifying (signed by the new primary, carries 2f+1 signed VIEW-CHANGEs),
+    // so any replica may relay it to one stuck in an older view.
+    if (m.type === 'new-view') return this.onNewView(m);
     if (m.replica !== from) return this.drop('wrong-sender', `${m.type} claims ${m.replica}, link says ${from}`);
     switch (m.type) {
       case 'pre-prepare':
@@ -107,8 +110,6 @@ export class PbftReplica extends ViewChangeLayer {
         return this.onCheckpoint(m);
       case 'view-change':
         return this.onViewChange(m);
-      case 'new-view':
-        return this.onNewView(m);
       case 'status':
         return this.onStatus(m);
       case 'fetch':

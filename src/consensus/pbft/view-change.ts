@@ -174,9 +174,8 @@ export abstract class ViewChangeLayer extends NormalCase {
       this.nextSeq = top + 1n;
       for (const key of this.pending.keys()) if (!this.proposed.has(key)) this.proposalQueue.push(key);
       this.tryPropose(false);
-    } else {
-      this.armRequestTimer();
     }
+    this.armRequestTimer();
   }
 }
 
