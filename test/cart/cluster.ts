@@ -32,6 +32,8 @@ export interface ClusterOptions {
   /** Tuning per replica index (1-based). */
   readonly tuning?: (index: number) => CartReplicaTuning | undefined;
   readonly batchSize?: number;
+  /** Replica indices (1-based) NOT started; their mesh endpoint is left free for the test. */
+  readonly skip?: readonly number[];
 }
 
 let shared: { keys: ReturnType<typeof dealKeySets>; n: number } | undefined;
@@ -52,6 +54,10 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
     for (let i = 1; i <= n; i++) {
       const app = opts.app();
       apps.push(app);
+      if (opts.skip?.includes(i)) {
+        replicas.push(undefined);
+        continue;
+      }
       replicas.push(
         await startCartReplica({
           index: i,
@@ -69,7 +75,8 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
     await crypto.close();
     throw e;
   }
-  const endpoints = replicas.map((r) => r!.address);
+  const first = replicas.find((r) => r !== undefined)!;
+  const endpoints = replicas.map((r) => (r ?? first).address);
   return {
     n,
     f,
