@@ -23,6 +23,18 @@ export interface LaunchedReplica {
   clientPort: number;
   /** Last lines of its stderr (for failure messages). */
   stderrTail: string[];
+  /** Latest `status` line (only with {@link LaunchOptions.statusMs}). */
+  status: ReplicaStatus | undefined;
+}
+
+/** A replica's periodic status line (see `main.ts --status-ms`). */
+export interface ReplicaStatus {
+  view: string;
+  lastExecuted: string;
+  requestsExecuted: number;
+  pbftDropped: Record<string, number>;
+  netDropped: Record<string, number>;
+  node: { clientConnections: number; clientFrames: number; repliesSent: number; repliesUnroutable: number; coreErrors: number };
 }
 
 /** A running local cluster. */
@@ -47,6 +59,8 @@ export interface LaunchOptions {
   /** Bound on start-up (ms, default 30 000). */
   timeoutMs?: number;
   logLevel?: string;
+  /** Ask replicas for a status line every this many ms (default 0 = off). */
+  statusMs?: number;
 }
 
 function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
@@ -90,10 +104,10 @@ export async function launchLocalCluster(options: LaunchOptions = {}): Promise<L
       writeFileSync(keyPath, gen.replicaKeys[id]!, { mode: 0o600 });
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', MAIN, '--config', configPath, '--id', String(id), '--key', keyPath, '--announce', '--log-level', options.logLevel ?? 'warn'],
+        ['--import', 'tsx', MAIN, '--config', configPath, '--id', String(id), '--key', keyPath, '--announce', '--log-level', options.logLevel ?? 'warn', '--status-ms', String(options.statusMs ?? 0)],
         { stdio: ['pipe', 'pipe', 'pipe'] },
       );
-      const rep: LaunchedReplica = { id, child, peerPort: 0, clientPort: 0, stderrTail: [] };
+      const rep: LaunchedReplica = { id, child, peerPort: 0, clientPort: 0, stderrTail: [], status: undefined };
       replicas.push(rep);
       createInterface({ input: child.stderr! }).on('line', (l) => {
         rep.stderrTail.push(l);
@@ -106,6 +120,7 @@ export async function launchLocalCluster(options: LaunchOptions = {}): Promise<L
           try {
             const m = JSON.parse(l) as { event: string };
             if (m.event === 'ready') resolve();
+            if (m.event === 'status') rep.status = m as unknown as ReplicaStatus;
           } catch {
             /* not an event line */
           }

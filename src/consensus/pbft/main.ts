@@ -10,7 +10,8 @@
  * - with `--announce`, the process then reads ONE JSON line from stdin,
  *   `{"peers":[{"id":1,"host":"127.0.0.1","port":…},…]}`, with the peer ports of the others
  *   (so every process can listen on port 0 and tests never guess free ports);
- * - `{"event":"ready","id":0}` once the mesh is started.
+ * - `{"event":"ready","id":0}` once the mesh is started;
+ * - with `--status-ms N`, every N ms `{"event":"status",...}` (view, executed, drops by reason).
  * SIGTERM/SIGINT close the replica and exit 0; with `--announce` so does the end of stdin (the
  * launcher died), so no replica outlives its test.
  */
@@ -101,8 +102,9 @@ export async function runReplica(argv: string[]): Promise<void> {
     .requiredOption('--key <file>', 'this replica\'s private key file (base64 PKCS#8 Ed25519)')
     .option('--announce', 'print bound ports, then read peer ports as one JSON line from stdin')
     .option('--log-level <level>', 'pino log level (stderr)', 'warn')
+    .option('--status-ms <ms>', 'print a status JSON line (view, executed, drops) every <ms> ms; 0 = off', (v) => Number.parseInt(v, 10), 0)
     .parse(argv)
-    .opts<{ config: string; id: number; key: string; announce?: boolean; logLevel: string }>();
+    .opts<{ config: string; id: number; key: string; announce?: boolean; logLevel: string; statusMs: number }>();
 
   const log = pino({ level: opts.logLevel, base: { replica: opts.id } }, pino.destination(2));
   const cluster = loadClusterConfig(opts.config);
@@ -144,10 +146,21 @@ export async function runReplica(argv: string[]): Promise<void> {
   }
   await node.start();
   emit({ event: 'ready', id: opts.id });
-  setInterval(() => {
-    const m = node.metrics();
-    if (m) log.info({ view: String(m.view), lastExecuted: String(m.lastExecuted), executed: m.requestsExecuted, net: peers.stats().dropped }, 'status');
-  }, 5000).unref();
+  if (opts.statusMs > 0) {
+    setInterval(() => {
+      const m = node.metrics();
+      emit({
+        event: 'status',
+        id: opts.id,
+        view: String(m?.view ?? 0n),
+        lastExecuted: String(m?.lastExecuted ?? 0n),
+        requestsExecuted: m?.requestsExecuted ?? 0,
+        pbftDropped: m?.dropped ?? {},
+        netDropped: peers.stats().dropped,
+        node: node.stats(),
+      });
+    }, opts.statusMs).unref();
+  }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
