@@ -8,6 +8,7 @@ import { MemoryHub } from '../../src/net/memory-peer-network.ts';
 import { createCryptoService, dealKeySets, defaultKeySetSpecs, type CryptoService, type PublicKeySet } from '../../src/crypto/index.ts';
 import { startCartReplica, type CartReplica, type CartReplicaTuning } from '../../src/replica/index.ts';
 import type { Application } from '../../src/apps/application.ts';
+import type { ConsensusAdapter } from '../../src/consensus/adapter.ts';
 import { connect, type CartClient, type CartClientOptions } from '../../src/client/index.ts';
 
 export interface TestCluster {
@@ -32,6 +33,8 @@ export interface ClusterOptions {
   /** Tuning per replica index (1-based). */
   readonly tuning?: (index: number) => CartReplicaTuning | undefined;
   readonly batchSize?: number;
+  /** Consensus adapter of replica index (1-based); default: the in-memory sequencer. */
+  readonly adapter?: (index: number) => ConsensusAdapter;
   /** Replica indices (1-based) NOT started; their mesh endpoint is left free for the test. */
   readonly skip?: readonly number[];
 }
@@ -61,7 +64,7 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
       replicas.push(
         await startCartReplica({
           index: i,
-          adapter: sequencer.adapter(i - 1),
+          adapter: opts.adapter ? opts.adapter(i) : sequencer.adapter(i - 1),
           application: app,
           keys: { publicKeySets: keys.publicKeySets, shares: keys.shares[i - 1]! },
           network: hub.endpoint(i - 1),
