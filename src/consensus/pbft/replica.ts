@@ -276,6 +276,11 @@ export class PbftReplica extends ViewChangeLayer {
     return undefined;
   }
 
+  /** Number of retained protocol records (log slots, certificates, batches, votes) — a gauge. */
+  logSize(): number {
+    return this.log.size + this.preparedCerts.size + this.executedBatches.size + this.checkpointVotes.size + this.fetched.size + this.ownCheckpoints.size;
+  }
+
   /** Human-readable one-line state (logs, failing simulation reports). */
   describe(): string {
     const p = primaryOf(this.view, this.config.n);

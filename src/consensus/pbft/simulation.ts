@@ -76,6 +76,8 @@ export interface PbftSimResult {
   readonly states: readonly string[];
   readonly network: NetworkStats;
   readonly clientRetransmissions: number;
+  /** Peak of {@link PbftReplica.logSize} over all replicas during the run (memory bound check). */
+  readonly peakLogSize: number;
   /** How to replay this exact run. */
   readonly replay: string;
 }
@@ -181,7 +183,10 @@ export function runPbftSimulation(opts: PbftSimOptions): PbftSimResult {
   const apps: HashChainApp[] = [];
   const timers: SimTimers<string>[] = [];
   const clientNode = new Map<string, number>();
+  let peakLogSize = 0;
   const perform = (r: number, outs: readonly ReplicaOutput[]): void => {
+    const size = replicas[r]!.logSize();
+    if (size > peakLogSize) peakLogSize = size;
     for (const o of outs) {
       switch (o.kind) {
         case 'send':
@@ -365,6 +370,7 @@ export function runPbftSimulation(opts: PbftSimOptions): PbftSimResult {
     states: replicas.map((r) => r.describe()),
     network: { ...net.stats },
     clientRetransmissions: clients.reduce((s, c) => s + c.metrics().retransmissions, 0),
+    peakLogSize,
     replay: `runPbftSimulation(${JSON.stringify(opts)})`,
   };
 }
