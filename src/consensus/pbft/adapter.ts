@@ -16,7 +16,7 @@ import { Ed25519Authenticator } from './auth.ts';
 import { PbftReplica } from './replica.ts';
 import { PbftNode } from './node.ts';
 import { createPbftTcpClient, type PbftTcpClient } from './tcp-client.ts';
-import { clientKeyLookup, peerAddresses, protocolConfig, replicaKeyObjects, type PbftClusterConfig } from './config.ts';
+import { clientKeyLookup, loadClusterConfig, loadPrivateKeyFile, peerAddresses, protocolConfig, replicaKeyObjects, type PbftClusterConfig } from './config.ts';
 
 /** Options of a {@link PbftAdapter}. */
 export interface PbftAdapterOptions {
@@ -145,4 +145,13 @@ export class PbftAdapter implements ConsensusAdapter {
         }
       }
   }
+}
+
+/**
+ * A {@link PbftAdapter} from files: the cluster config JSON and this replica's key file.
+ * @throws {ConfigError} for an invalid config; {@link NetError} for a bad key
+ */
+export function loadPbftAdapter(o: { configPath: string; self: number; keyPath: string } & Omit<PbftAdapterOptions, 'self' | 'cluster' | 'identity'>): PbftAdapter {
+  const { configPath, keyPath, ...rest } = o;
+  return new PbftAdapter({ ...rest, cluster: loadClusterConfig(configPath), identity: loadPrivateKeyFile(keyPath) });
 }
