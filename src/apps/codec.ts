@@ -122,6 +122,17 @@ export class ByteWriter {
    * @throws {EncodeError} if its UTF-8 encoding is longer than `maxLength` bytes.
    */
   string(s: string, maxLength = 0xffffffff, what = 'string'): this {
+    // Fast path for short ASCII strings (keys, field names): no intermediate array.
+    if (s.length < 128 && s.length <= maxLength) {
+      let ascii = true;
+      for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0x80) { ascii = false; break; }
+      if (ascii) {
+        this.ensure(1 + s.length);
+        this.buf[this.len++] = s.length;
+        for (let i = 0; i < s.length; i++) this.buf[this.len++] = s.charCodeAt(i);
+        return this;
+      }
+    }
     return this.bytes(utf8Encoder.encode(s), maxLength, what);
   }
 
@@ -198,6 +209,20 @@ export class ByteReader {
   /** Read a length-prefixed UTF-8 string of at most `maxLength` bytes. */
   string(maxLength = 0xffffffff, what = 'string'): string {
     const b = this.bytes(maxLength, what);
+    if (b.length <= 64) {
+      // Fast path for short ASCII strings; anything else goes through the validating decoder.
+      let out = '';
+      for (let i = 0; i < b.length; i++) {
+        const c = b[i]!;
+        if (c >= 0x80) return this.decodeUtf8(b, what);
+        out += String.fromCharCode(c);
+      }
+      return out;
+    }
+    return this.decodeUtf8(b, what);
+  }
+
+  private decodeUtf8(b: Uint8Array, what: string): string {
     try {
       return utf8Decoder.decode(b);
     } catch {

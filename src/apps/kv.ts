@@ -96,8 +96,20 @@ export class KvStore implements Application {
     return this.run(operation, true);
   }
 
-  /** Typed API for in-process use (tests, the load phase of a benchmark). */
+  /**
+   * Typed API for in-process use (tests, the load phase of a benchmark). Values are copied in and
+   * out, so callers may mutate their arrays afterwards. Does not check limits (`execute` does).
+   */
   apply(op: KvOperation): KvResult {
+    const owned: KvOperation = 'values' in op ? { ...op, values: copyRecord(op.values) } : op;
+    const r = this.applyOwned(owned);
+    if (r.type === 'record') return { type: 'record', record: copyRecord(r.record) };
+    if (r.type === 'records') return { type: 'records', records: r.records.map((x) => ({ key: x.key, record: copyRecord(x.record) })) };
+    return r;
+  }
+
+  /** Execute a decoded operation whose value arrays the store may keep; results share arrays with the state. */
+  private applyOwned(op: KvOperation): KvResult {
     switch (op.type) {
       case 'read': {
         const rec = this.tables.get(op.table)?.records.get(op.key);
@@ -114,7 +126,7 @@ export class KvStore implements Application {
         const rec = this.tables.get(op.table)?.records.get(op.key);
         if (rec === undefined) return { type: 'notFound' };
         const merged = new Map(rec);
-        for (const [n, v] of Object.entries(op.values)) merged.set(n, v.slice());
+        for (const [n, v] of Object.entries(op.values)) merged.set(n, v);
         if (merged.size > this.limits.maxFields) return limitError(`record would have ${merged.size} fields`);
         this.tables.get(op.table)!.records.set(op.key, merged);
         return { type: 'ok' };
@@ -126,7 +138,7 @@ export class KvStore implements Application {
           this.tables.set(op.table, t);
         }
         if (!t.records.has(op.key)) t.keys.splice(lowerBound(t.keys, op.key), 0, op.key);
-        t.records.set(op.key, new Map(Object.entries(op.values).map(([n, v]) => [n, v.slice()])));
+        t.records.set(op.key, new Map(Object.entries(op.values)));
         return { type: 'ok' };
       }
       case 'delete': {
@@ -140,7 +152,7 @@ export class KvStore implements Application {
         const rec = this.tables.get(op.table)?.records.get(op.key);
         if (rec === undefined) return { type: 'notFound' };
         const read = project(rec, op.fields);
-        const res = this.apply({ type: 'update', table: op.table, key: op.key, values: op.values });
+        const res = this.applyOwned({ type: 'update', table: op.table, key: op.key, values: op.values });
         return res.type === 'ok' ? { type: 'record', record: read } : res;
       }
     }
@@ -155,7 +167,7 @@ export class KvStore implements Application {
     }
     if (readOnly && op.type !== 'read' && op.type !== 'scan') return undefined;
     try {
-      return encodeKvResult(this.apply(op), this.limits);
+      return encodeKvResult(this.applyOwned(op), this.limits);
     } catch (err) {
       // Only reachable if a result exceeds the limits (e.g. a scan of huge records).
       return encodeKvResult(limitError(err instanceof Error ? err.message : String(err)), this.limits);
@@ -212,6 +224,10 @@ export class KvStore implements Application {
     r.end();
     this.tables = tables;
   }
+}
+
+function copyRecord(r: KvRecord): KvRecord {
+  return Object.fromEntries(Object.entries(r).map(([n, v]) => [n, v.slice()]));
 }
 
 function limitError(message: string): KvResult {
