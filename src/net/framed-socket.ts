@@ -30,6 +30,7 @@ export class FramedSocket extends EventEmitter {
   readonly maxQueuedBytes: number;
   private readonly decoder: FrameDecoder;
   private closed = false;
+  private corked = false;
   /** Frames dropped because the send queue was full. */
   droppedQueueFull = 0;
   /** Exceptions thrown by `frame` listeners (caught so a handler bug never kills the process). */
@@ -73,6 +74,15 @@ export class FramedSocket extends EventEmitter {
     if (this.socket.writableLength + payload.length + FRAME_HEADER_BYTES > this.maxQueuedBytes) {
       this.droppedQueueFull++;
       return false;
+    }
+    // Coalesce all frames sent in one tick into one writev (fewer syscalls under load).
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.socket.uncork();
+      });
     }
     this.socket.write(encodeFrame(payload, this.maxFrameBytes));
     return true;

@@ -61,6 +61,8 @@ export interface LaunchOptions {
   logLevel?: string;
   /** Ask replicas for a status line every this many ms (default 0 = off). */
   statusMs?: number;
+  /** Extra Node.js flags for the replica processes (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
 }
 
 function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
@@ -104,7 +106,7 @@ export async function launchLocalCluster(options: LaunchOptions = {}): Promise<L
       writeFileSync(keyPath, gen.replicaKeys[id]!, { mode: 0o600 });
       const child = spawn(
         process.execPath,
-        ['--import', 'tsx', MAIN, '--config', configPath, '--id', String(id), '--key', keyPath, '--announce', '--log-level', options.logLevel ?? 'warn', '--status-ms', String(options.statusMs ?? 0)],
+        [...(options.nodeArgs ?? []), '--import', 'tsx', MAIN, '--config', configPath, '--id', String(id), '--key', keyPath, '--announce', '--log-level', options.logLevel ?? 'warn', '--status-ms', String(options.statusMs ?? 0)],
         { stdio: ['pipe', 'pipe', 'pipe'] },
       );
       const rep: LaunchedReplica = { id, child, peerPort: 0, clientPort: 0, stderrTail: [], status: undefined };
