@@ -9,7 +9,7 @@
  *   replica's key is derivable from the shared seed). It still rejects wrong-signer and
  *   tampered messages, so simulation tests exercise the same code paths.
  */
-import { createHash, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, sign as edSign, verify as edVerify, type KeyObject } from 'node:crypto';
 import type { Authenticator, ClientSigner, ReplicaId } from './api.ts';
 
 /** Options of {@link Ed25519Authenticator}. */
@@ -103,4 +103,18 @@ export class SimAuthenticator implements Authenticator {
   static clientSigner(seed: string, clientId: string): ClientSigner {
     return { sign: (bytes) => keyedHash(`${seed}/client/${clientId}`, bytes) };
   }
+}
+
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * Deterministic Ed25519 key pair from a 32-byte seed (RFC 8032 §5.1.5 private key = seed).
+ * For tests and simulations that need reproducible real signatures; production keys come from
+ * `generateKeyPairSync('ed25519')`.
+ * @throws {RangeError} if the seed is not 32 bytes
+ */
+export function ed25519FromSeed(seed: Uint8Array): { privateKey: KeyObject; publicKey: KeyObject } {
+  if (seed.length !== 32) throw new RangeError('Ed25519 seed must be 32 bytes');
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  return { privateKey, publicKey: createPublicKey(privateKey) };
 }

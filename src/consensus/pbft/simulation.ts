@@ -9,7 +9,8 @@
  */
 import type { PbftApplication, PbftConfig, PbftMetrics, ReplicaOutput } from './api.ts';
 import { defaultPbftConfig } from './api.ts';
-import { SimAuthenticator } from './auth.ts';
+import { Ed25519Authenticator, Ed25519ClientSigner, SimAuthenticator, ed25519FromSeed } from './auth.ts';
+import type { Authenticator, ClientSigner } from './api.ts';
 import { PbftClientCore } from './client-core.ts';
 import { batchDigest, decodeMessage, encodeMessage, sha256, signedBytes, toHex } from './codec.ts';
 import type { PrePrepareMsg } from './messages.ts';
@@ -57,6 +58,8 @@ export interface PbftSimOptions {
    * state transfer — and fail otherwise. Default false.
    */
   readonly requireConvergence?: boolean;
+  /** `sim` (fast keyed hash, default) or `ed25519` (real signatures from seeded keys). */
+  readonly authenticator?: 'sim' | 'ed25519';
 }
 
 /** Outcome of a simulation run. */
@@ -153,6 +156,25 @@ export function runPbftSimulation(opts: PbftSimOptions): PbftSimResult {
   const sched = new Scheduler();
   const net = new SimNetwork<Uint8Array>(sched, rng.fork('net'), opts.faults ?? RELIABLE);
   const authSeed = `sim-${opts.seed}`;
+  const useEd = opts.authenticator === 'ed25519';
+  const edKey = (label: string) => ed25519FromSeed(sha256(new TextEncoder().encode(`${authSeed}/${label}`)));
+  const replicaKeys = Array.from({ length: n }, (_, r) => edKey(`replica/${r}`));
+  const clientKeys = new Map<string, ReturnType<typeof edKey>>();
+  const clientKey = (id: string): ReturnType<typeof edKey> => {
+    let k = clientKeys.get(id);
+    if (!k) clientKeys.set(id, (k = edKey(`client/${id}`)));
+    return k;
+  };
+  const replicaAuth = (r: number): Authenticator =>
+    useEd
+      ? new Ed25519Authenticator({
+          privateKey: replicaKeys[r]!.privateKey,
+          replicaKeys: replicaKeys.map((k) => k.publicKey),
+          clientKey: (id) => clientKey(id).publicKey,
+        })
+      : new SimAuthenticator(authSeed, r, n);
+  const clientSigner = (id: string): ClientSigner =>
+    useEd ? new Ed25519ClientSigner(clientKey(id).privateKey) : SimAuthenticator.clientSigner(authSeed, id);
   const byz = opts.byzantine;
   let failure: string | undefined;
   const fail = (msg: string): void => {
@@ -212,7 +234,7 @@ export function runPbftSimulation(opts: PbftSimOptions): PbftSimResult {
   };
   const boot = (r: number): void => {
     const app = new HashChainApp(onExecute(r));
-    const rep = new PbftReplica(r, config, app, new SimAuthenticator(authSeed, r, n), {
+    const rep = new PbftReplica(r, config, app, replicaAuth(r), {
       onDrop: (reason, detail) => {
         if (reason === 'internal-error') fail(`replica ${r} internal error: ${detail}`);
       },
@@ -230,7 +252,7 @@ export function runPbftSimulation(opts: PbftSimOptions): PbftSimResult {
 
   // ---- Byzantine behaviour
   if (byz) {
-    const byzAuth = new SimAuthenticator(authSeed, byz.replica, n);
+    const byzAuth = replicaAuth(byz.replica);
     net.interceptor = (from, to, bytes) => {
       if (from !== byz.replica) return [bytes];
       if (byz.behaviour === 'silent') return [];
@@ -293,11 +315,11 @@ export function runPbftSimulation(opts: PbftSimOptions): PbftSimResult {
   for (let c = 0; c < nClients; c++) {
     const id = `client-${c}`;
     clientNode.set(id, CLIENT_BASE + c);
-    const verify = new SimAuthenticator(authSeed, 0, n);
+    const verify = replicaAuth(0);
     clients[c] = new PbftClientCore(
       id,
       { n, f, retransmitTimeoutMs: config.requestTimeoutMs * 2, clientWindow: config.clientWindow },
-      SimAuthenticator.clientSigner(authSeed, id),
+      clientSigner(id),
       (replica, bytes, sig) => verify.verify(replica, bytes, sig),
     );
     clientTimers[c] = new SimTimers<bigint>(sched);
