@@ -208,6 +208,7 @@ export class MemoryAdapter implements ConsensusAdapter {
   private state: 'new' | 'running' | 'stopped' = 'new';
   private pumpScheduled = false;
   private failed = false;
+  private waitingForSource = false;
   private readonly listeners: Array<(event: AdapterEvent) => void> = [];
   /** Sequence number of the last batch applied (or restored) at this replica. */
   applied: bigint;
@@ -307,12 +308,16 @@ export class MemoryAdapter implements ConsensusAdapter {
   private stateTransfer(proxy: ApplicationProxy): boolean {
     const source = this.sequencer.snapshotSource(this, this.applied);
     if (source === undefined) {
-      this.emit({
-        kind: 'error',
-        error: new StateTransferUnavailableError(`replica ${this.replica} is behind the log (needs ${this.applied + 1n}) and no snapshot source is running`),
-      });
+      if (!this.waitingForSource) {
+        this.waitingForSource = true; // reported once per wait, not on every retry
+        this.emit({
+          kind: 'error',
+          error: new StateTransferUnavailableError(`replica ${this.replica} is behind the log (needs ${this.applied + 1n}) and no snapshot source is running`),
+        });
+      }
       return false; // retried when another replica attaches or the log grows
     }
+    this.waitingForSource = false;
     const sequence = source.applied;
     try {
       proxy.restore(source.proxy!.snapshot(), sequence);
