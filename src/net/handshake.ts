@@ -13,7 +13,8 @@
  * T = HELLO ‖ REPLY-without-signature;  label_r/label_i distinguish roles (no reflection).
  * shared = X25519(x_i, X_r);  salt = SHA-256("cart-peer-v1" ‖ T)
  * k_i→r = HKDF-SHA256(shared, salt, "cart-peer-v1 i2r", 32);  k_r→i likewise with "r2i"
- * DATA   = [4, counter:u64, HMAC-SHA256(k_dir, counter ‖ payload):32, payload]
+ * DATA   = [4, counter:u64, HMAC-SHA256(k_dir, 4 ‖ counter ‖ payload):32, payload]
+ * HEARTBEAT = [5, counter:u64, HMAC-SHA256(k_dir, 5 ‖ counter):32]  (keep-alive, same counter)
  * ```
  * Properties: both sides prove possession of their configured Ed25519 key over a transcript
  * holding both ids, both fresh nonces and both ephemeral keys, so a handshake cannot be
@@ -30,6 +31,8 @@ export const MSG_HELLO = 1;
 export const MSG_REPLY = 2;
 export const MSG_FINISH = 3;
 export const MSG_DATA = 4;
+/** Authenticated keep-alive: a DATA-shaped frame with an empty payload, never delivered. */
+export const MSG_HEARTBEAT = 5;
 const NONCE = 32;
 const KEY = 32;
 const SIG = 64;
@@ -124,31 +127,34 @@ export function deriveSessionKeys(role: 'initiator' | 'responder', own: Ephemera
   return role === 'initiator' ? { send: i2r, receive: r2i } : { send: r2i, receive: i2r };
 }
 
-function mac(key: Buffer, counter: bigint, payload: Uint8Array): Buffer {
-  const c = Buffer.alloc(8);
-  c.writeBigUInt64BE(counter);
+function mac(key: Buffer, type: number, counter: bigint, payload: Uint8Array): Buffer {
+  const c = Buffer.alloc(9);
+  c[0] = type;
+  c.writeBigUInt64BE(counter, 1);
   return createHmac('sha256', key).update(c).update(payload).digest();
 }
 
-/** Encode an authenticated DATA frame. */
-export function sealData(key: Buffer, counter: bigint, payload: Uint8Array): Buffer {
+/** Encode an authenticated DATA (or HEARTBEAT) frame; the MAC covers type, counter, payload. */
+export function sealData(key: Buffer, counter: bigint, payload: Uint8Array, type: typeof MSG_DATA | typeof MSG_HEARTBEAT = MSG_DATA): Buffer {
   const b = Buffer.allocUnsafe(DATA_HEADER_BYTES + payload.length);
-  b[0] = MSG_DATA;
+  b[0] = type;
   b.writeBigUInt64BE(counter, 1);
-  mac(key, counter, payload).copy(b, 9);
+  mac(key, type, counter, payload).copy(b, 9);
   b.set(payload, DATA_HEADER_BYTES);
   return b;
 }
 
 /** Result of {@link openData}. */
-export type OpenResult = { ok: true; counter: bigint; payload: Buffer } | { ok: false; reason: 'malformed' | 'bad-mac' };
+export type OpenResult = { ok: true; heartbeat: boolean; counter: bigint; payload: Buffer } | { ok: false; reason: 'malformed' | 'bad-mac' };
 
-/** Check and strip the MAC of a DATA frame (the counter's freshness is checked by the caller). */
+/** Check and strip the MAC of a DATA/HEARTBEAT frame (the caller checks the counter's freshness). */
 export function openData(key: Buffer, frame: Buffer): OpenResult {
-  if (frame.length < DATA_HEADER_BYTES || frame[0] !== MSG_DATA) return { ok: false, reason: 'malformed' };
+  const type = frame[0];
+  if (frame.length < DATA_HEADER_BYTES || (type !== MSG_DATA && type !== MSG_HEARTBEAT)) return { ok: false, reason: 'malformed' };
   const counter = frame.readBigUInt64BE(1);
   const payload = frame.subarray(DATA_HEADER_BYTES);
-  const expect = mac(key, counter, payload);
+  if (type === MSG_HEARTBEAT && payload.length !== 0) return { ok: false, reason: 'malformed' };
+  const expect = mac(key, type, counter, payload);
   if (!timingSafeEqual(expect, frame.subarray(9, DATA_HEADER_BYTES))) return { ok: false, reason: 'bad-mac' };
-  return { ok: true, counter, payload };
+  return { ok: true, heartbeat: type === MSG_HEARTBEAT, counter, payload };
 }

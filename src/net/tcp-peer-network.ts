@@ -18,7 +18,7 @@ import { NetError } from './errors.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame.ts';
 import { importIdentityPrivateKey, importIdentityPublicKey } from './keys.ts';
 import {
-  DATA_HEADER_BYTES, FINISH_BYTES, HELLO_BYTES, MSG_DATA, MSG_FINISH, MSG_HELLO, MSG_REPLY, REPLY_BYTES,
+  DATA_HEADER_BYTES, FINISH_BYTES, HELLO_BYTES, MSG_DATA, MSG_FINISH, MSG_HEARTBEAT, MSG_HELLO, MSG_REPLY, REPLY_BYTES,
   decodeHello, deriveSessionKeys, encodeHello, newEphemeral, openData, sealData, signInitiator, signResponder, verifyRole,
   type Ephemeral, type SessionKeys,
 } from './handshake.ts';
@@ -55,8 +55,14 @@ export interface TcpPeerNetworkOptions {
   backoff?: BackoffOptions;
   /** Close a connection whose handshake has not completed after this long (ms, default 5000). */
   handshakeTimeoutMs?: number;
+  /** Send an authenticated heartbeat on a session idle for this long (ms, default 1000; 0 = off). */
+  heartbeatMs?: number;
+  /** Reset a session that received nothing for this long (ms, default 10 000; 0 = off). */
+  idleTimeoutMs?: number;
   /** Uniform random in [0,1) for back-off jitter. */
   random?: () => number;
+  /** Monotonic milliseconds for heartbeat bookkeeping (default performance.now). */
+  now?: () => number;
   logger?: NetLogger;
 }
 
@@ -72,6 +78,8 @@ interface Session {
   sendCounter: bigint;
   recvCounter: bigint;
   channel: Channel;
+  lastSent: number;
+  lastReceived: number;
 }
 
 interface Peer {
@@ -102,6 +110,8 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
   private listening = false;
   private started = false;
   private closed = false;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
 
   /** @throws {NetError} `bad-config` for ids not exactly 0..n-1, bad keys, or self out of range */
   constructor(private readonly options: TcpPeerNetworkOptions) {
@@ -122,6 +132,7 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
       id: addr.id, addr: { ...addr }, key: importIdentityPublicKey(addr.publicKey), session: undefined, outbox: [], outboxBytes: 0, dial: undefined,
     }));
     this.log = options.logger ?? silentLogger;
+    this.now = options.now ?? (() => performance.now());
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_FRAME_BYTES - DATA_HEADER_BYTES;
     this.maxQueuedBytes = options.maxQueuedBytes ?? 32 * 1024 * 1024;
     const me = this.peers[this.self]!.addr;
@@ -178,6 +189,33 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
       this.initiate(p, conn);
       conn.start();
     }
+    const hb = this.options.heartbeatMs ?? 1000;
+    if (hb > 0) {
+      this.heartbeatTimer = setInterval(() => this.heartbeat(), hb);
+      this.heartbeatTimer.unref();
+    }
+  }
+
+  /** Keep idle sessions alive; reset sessions whose peer went silent (half-open TCP). */
+  private heartbeat(): void {
+    const now = this.now();
+    const hb = this.options.heartbeatMs ?? 1000;
+    const idle = this.options.idleTimeoutMs ?? 10_000;
+    for (const p of this.peers) {
+      const s = p.session;
+      if (!s) continue;
+      if (idle > 0 && now - s.lastReceived > idle) {
+        this.log.warn({ self: this.self, peer: p.id }, 'peer session idle; resetting');
+        s.channel.close();
+        this.lose(p, s);
+        continue;
+      }
+      if (now - s.lastSent >= hb) {
+        s.sendCounter++;
+        s.lastSent = now;
+        s.channel.send(sealData(s.keys.send, s.sendCounter, new Uint8Array(0), MSG_HEARTBEAT));
+      }
+    }
   }
 
   send(to: number, bytes: Uint8Array): boolean {
@@ -199,6 +237,7 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
     const s = p.session;
     if (s) {
       s.sendCounter++;
+      s.lastSent = this.now();
       if (!s.channel.send(sealData(s.keys.send, s.sendCounter, bytes))) {
         this.drops['queue-full']++;
         return false;
@@ -233,6 +272,7 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     for (const p of this.peers) {
       p.dial?.close();
       p.session?.channel.close();
@@ -261,7 +301,8 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
   private establish(p: Peer, keys: SessionKeys, channel: Channel): Session {
     const old = p.session;
     if (old && old.channel !== channel) old.channel.close();
-    const s: Session = { peer: p.id, keys, sendCounter: 0n, recvCounter: 0n, channel };
+    const t = this.now();
+    const s: Session = { peer: p.id, keys, sendCounter: 0n, recvCounter: 0n, channel, lastSent: t, lastReceived: t };
     p.session = s;
     this.sessionsEstablished++;
     const queued = p.outbox;
@@ -287,7 +328,7 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
   /** A DATA frame on an established session. */
   private onData(p: Peer, s: Session, frame: Buffer): void {
     if (p.session !== s) return;
-    if (frame.length === 0 || frame[0] !== MSG_DATA) {
+    if (frame.length === 0 || (frame[0] !== MSG_DATA && frame[0] !== MSG_HEARTBEAT)) {
       this.drop(frame.length > 0 && frame[0]! <= MSG_FINISH ? 'unexpected' : 'malformed', { peer: p.id });
       return;
     }
@@ -301,7 +342,8 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
       return;
     }
     s.recvCounter = r.counter;
-    this.deliver(p.id, r.payload);
+    s.lastReceived = this.now();
+    if (!r.heartbeat) this.deliver(p.id, r.payload);
   }
 
   /** Initiator side, for each (re)connect of the dialled connection. */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import {
   TcpPeerNetwork, MemoryHub, generateIdentityKeyPair, FrameDecoder, encodeFrame,
-  type EncodedKeyPair, type PeerAddress,
+  type EncodedKeyPair, type PeerAddress, type TcpPeerNetworkOptions,
 } from '../../src/net/index.ts';
 import { waitFor } from './helpers.ts';
 
@@ -20,11 +20,12 @@ async function cluster(
   tweak: (self: number, peers: PeerAddress[]) => PeerAddress[] = (_s, p) => p,
   keys: EncodedKeyPair[] = [...Array(n)].map(() => generateIdentityKeyPair()),
   start = true,
+  extra: Partial<TcpPeerNetworkOptions> = {},
 ): Promise<Cluster> {
   const base: PeerAddress[] = keys.map((k, id) => ({ id, host: '127.0.0.1', port: 0, publicKey: k.publicKey }));
   const inbox: Cluster['inbox'] = [];
   const nets = keys.map((k, self) => {
-    const net = new TcpPeerNetwork({ self, identity: k.privateKey, peers: tweak(self, base.map((p) => ({ ...p }))), backoff: { initialMs: 10, maxMs: 200 } });
+    const net = new TcpPeerNetwork({ self, identity: k.privateKey, peers: tweak(self, base.map((p) => ({ ...p }))), backoff: { initialMs: 10, maxMs: 200 }, ...extra });
     net.on('message', (from: number, b: Uint8Array) => inbox.push({ from, to: self, text: Buffer.from(b).toString() }));
     return net;
   });
@@ -94,7 +95,7 @@ test('a replica with the wrong key is rejected at handshake; the others still ta
 class FrameProxy {
   server: Server;
   port = 0;
-  mode: 'forward' | 'tamper' | 'replay' | 'swap' = 'forward';
+  mode: 'forward' | 'tamper' | 'replay' | 'swap' | 'blackhole' = 'forward';
   private sockets: Socket[] = [];
   private held: Buffer | undefined;
   constructor(targetPort: number) {
@@ -109,6 +110,7 @@ class FrameProxy {
       const dec = new FrameDecoder();
       down.on('data', (chunk: Buffer) => {
         for (const f of dec.push(chunk)) {
+          if (this.mode === 'blackhole') continue;
           if (f[0] !== 4) {
             up.write(encodeFrame(f));
             continue;
@@ -270,4 +272,26 @@ test('MemoryHub delivers with the true sender, honours filters, and restarts end
   eps[2]!.send(1, Buffer.from('z'));
   await waitFor(() => got.length === 2, 'delivery to restarted endpoint');
   assert.equal(got[1], "2->1':z");
+});
+
+test('a silent (half-open) session is detected by heartbeats, reset, and re-established', async (t) => {
+  const c = await cluster(2, undefined, undefined, false, { heartbeatMs: 50, idleTimeoutMs: 400, handshakeTimeoutMs: 500 });
+  const proxy = new FrameProxy(c.nets[1]!.port);
+  await proxy.listen();
+  t.after(async () => {
+    await c.close();
+    await proxy.close();
+  });
+  c.nets[0]!.setPeerAddress(1, '127.0.0.1', proxy.port);
+  const downs: number[] = [];
+  c.nets[1]!.on('peer-down', (id: number) => downs.push(id));
+  await Promise.all(c.nets.map((x) => x.start()));
+  await waitFor(() => fullyConnected(c.nets), 'session via proxy');
+  const established = c.nets[1]!.stats().sessionsEstablished;
+  proxy.mode = 'blackhole'; // 0 -> 1 traffic vanishes, TCP stays open
+  await waitFor(() => downs.includes(0), 'replica 1 notices the silent peer');
+  proxy.mode = 'forward';
+  await waitFor(() => fullyConnected(c.nets) && c.nets[1]!.stats().sessionsEstablished > established, 'session re-established', 10_000);
+  c.nets[0]!.send(1, Buffer.from('alive'));
+  await waitFor(() => c.inbox.some((m) => m.text === 'alive'), 'delivery after recovery');
 });
