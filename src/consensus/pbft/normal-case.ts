@@ -289,6 +289,9 @@ export abstract class NormalCase extends ReplicaBase {
     const inBatch = new Set<string>();
     for (const q of batch) {
       const key = requestKey(q.clientId, q.requestId);
+      // Ordered now, whether fresh or a duplicate/too old: no longer pending anywhere.
+      this.pending.delete(key);
+      this.proposed.delete(key);
       if (inBatch.has(key) || this.table.lookup(q.clientId, q.requestId).status !== 'new') continue;
       inBatch.add(key);
       fresh.push(q);
@@ -308,17 +311,25 @@ export abstract class NormalCase extends ReplicaBase {
       const q = fresh[i]!;
       const result = results[i] ?? new Uint8Array();
       this.table.record(q.clientId, q.requestId, result);
-      const key = requestKey(q.clientId, q.requestId);
-      this.pending.delete(key);
-      this.proposed.delete(key);
       this.reply(q.clientId, q.requestId, result);
     }
     this.lastExecuted = seq;
+    if (this.nextSeq <= seq) this.nextSeq = seq + 1n;
     this.executedBatches.set(seq, batch);
     this.counters.batchesExecuted++;
     this.counters.requestsExecuted += fresh.length;
     this.out.push({ kind: 'delivered', sequence: seq, count: fresh.length });
     if (seq % this.K === 0n) this.takeCheckpoint(seq);
+  }
+
+  /** Forget pending requests that can no longer execute (executed elsewhere or too old). */
+  protected purgePending(): void {
+    for (const [key, q] of this.pending) {
+      if (this.table.lookup(q.clientId, q.requestId).status !== 'new') {
+        this.pending.delete(key);
+        this.proposed.delete(key);
+      }
+    }
   }
 
   /** After executing: reset back-off, re-arm or cancel the request timer, propose more. */

@@ -158,6 +158,7 @@ export class PbftReplica extends ViewChangeLayer {
     this.fetchCooldown = false;
     this.servedFetch.clear();
     for (const s of this.fetched.keys()) if (s <= this.lastExecuted) this.fetched.delete(s);
+    this.purgePending();
     if (this.stateTarget > this.lastExecuted || this.lagging()) this.fetch();
     this.retransmitViewChange();
   }
@@ -250,12 +251,7 @@ export class PbftReplica extends ViewChangeLayer {
     }
     this.table = decoded.table;
     this.lastExecuted = seq;
-    for (const [key, q] of this.pending) {
-      if (this.table.lookup(q.clientId, q.requestId).status !== 'new') {
-        this.pending.delete(key);
-        this.proposed.delete(key);
-      }
-    }
+    this.purgePending();
     if (this.nextSeq <= seq) this.nextSeq = seq + 1n;
     this.ownCheckpoints.set(seq, { digest, snapshot });
     this.counters.stateTransfers++;
