@@ -26,7 +26,12 @@ interface McLModule {
   stackRestore(p: number): void;
   copyFromHeap32(a: Uint32Array, pos: number): void;
   _mclBnG1_hashAndMapToWithDst(p: number, msg: number, msgLen: number, dst: number, dstLen: number): number;
+  _malloc(n: number): number;
+  _free(p: number): void;
 }
+
+/** Messages up to this many bytes are copied to the wasm stack; longer ones to the wasm heap. */
+const STACK_MESSAGE_LIMIT = 1024;
 
 interface McLPreparedKey extends PreparedPublicKey<mcl.G2> {
   readonly pre: mcl.PrecomputedG2;
@@ -80,11 +85,14 @@ export function mclCurveOps(): CurveOps<mcl.G1, mcl.G2> {
   const negG2Pre = new mcl.PrecomputedG2(mcl.neg(g2));
   const hashToG1 = (message: Uint8Array, dst: Uint8Array): mcl.G1 => {
     const out = new mcl.G1();
+    const words = (out as unknown as { a_: Uint32Array }).a_;
     const sp = raw.stackSave();
+    // Small inputs go on the wasm stack; large messages on the wasm heap (the stack is small).
+    const heapMsg = message.length > STACK_MESSAGE_LIMIT ? raw._malloc(message.length) : 0;
     try {
-      const words = (out as unknown as { a_: Uint32Array }).a_;
       const pPos = raw.stackAlloc(words.length * 4);
-      const mPos = raw.stackAlloc(message.length + 1);
+      const mPos = heapMsg !== 0 ? heapMsg : raw.stackAlloc(message.length + 1);
+      if (heapMsg === 0 && message.length > STACK_MESSAGE_LIMIT) throw new BackendError('wasm malloc failed');
       raw.HEAP8.set(message, mPos);
       const dPos = raw.stackAlloc(dst.length);
       raw.HEAP8.set(dst, dPos);
@@ -94,6 +102,7 @@ export function mclCurveOps(): CurveOps<mcl.G1, mcl.G2> {
       raw.copyFromHeap32(words, pPos);
     } finally {
       raw.stackRestore(sp);
+      if (heapMsg !== 0) raw._free(heapMsg);
     }
     return out;
   };

@@ -65,8 +65,8 @@ export class DuplicateSignerError extends CryptoError {
 export class SignerIndexError extends CryptoError {
   /** The offending index (as given). */
   readonly index: number;
-  constructor(index: number, replicas: number) {
-    super('SIGNER_INDEX', `signer index ${String(index)} is not an integer in 1..${replicas}`);
+  constructor(index: number, replicas?: number) {
+    super('SIGNER_INDEX', `signer index ${String(index)} is not an integer in 1..${replicas ?? 'n'}`);
     this.index = index;
   }
 }

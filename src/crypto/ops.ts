@@ -145,7 +145,7 @@ export function fromWireError(w: WireError): CryptoError {
     case 'INVALID_POINT': e = new InvalidPointError(w.message); break;
     case 'INFINITY_POINT': e = new InfinityPointError(w.message); break;
     case 'DUPLICATE_SIGNER': e = new DuplicateSignerError(w.index ?? Number.NaN); break;
-    case 'SIGNER_INDEX': e = new SignerIndexError(w.index ?? Number.NaN, Number.NaN); break;
+    case 'SIGNER_INDEX': e = new SignerIndexError(w.index ?? Number.NaN); break;
     case 'INSUFFICIENT_SHARES': e = new InsufficientSharesError(w.have ?? 0, w.need ?? 0); break;
     case 'WRONG_KEY_SET': e = new WrongKeySetError(w.message); break;
     case 'INVALID_THRESHOLD': e = new InvalidThresholdError(w.message); break;

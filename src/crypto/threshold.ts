@@ -127,7 +127,7 @@ export class GenericThresholdBls<G1P, G2P> implements ThresholdBls {
 
   signShare(share: KeyShare, domain: Domain, message: Uint8Array): SignatureShare {
     if (!isDomain(domain)) throw new TypeError(`unknown domain ${String(domain)}`);
-    if (!Number.isInteger(share.index) || share.index < 1) throw new SignerIndexError(share.index, Number.NaN);
+    if (!Number.isInteger(share.index) || share.index < 1) throw new SignerIndexError(share.index);
     const s = scalarFromBytes(share.secret);
     const h = this.hash(message, domain);
     return { index: share.index, signature: this.ops.encodeG1(this.ops.mulG1(h, s)) };
