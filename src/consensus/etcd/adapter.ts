@@ -16,8 +16,8 @@
  *   replica restores and resumes watching from revision + 1) and publishes it to etcd
  *   (`checkpoints.ts`); a checkpoint with `snapshotQuorum` matching digests is stable and used to
  *   garbage-collect and compact etcd's history.
- * - **Compaction**: if the revision a replica needs was compacted, it restores the newest stable
- *   checkpoint from etcd (digest-verified) and resumes from there (state transfer).
+ * - **Compaction**: if the revision a replica needs was compacted, it restores the oldest stable
+ *   checkpoint from etcd that covers the compaction point (digest-verified) and replays the rest.
  *
  * Malformed log entries (not written by a CART adapter) are dropped and counted; the batch is
  * still delivered (possibly empty) so that all replicas agree. etcd is crash-fault tolerant only:
@@ -26,7 +26,7 @@
 import { Etcd3, type IWatchResponse } from 'etcd3';
 import type { AdapterEvent, ApplicationProxy, ConsensusAdapter, OrderedBatch } from '../adapter.ts';
 import { decodeLogEntry, encodeLogEntry } from './codec.ts';
-import { EtcdCheckpointStore } from './checkpoints.ts';
+import { EtcdCheckpointStore, type StableCheckpoint } from './checkpoints.ts';
 import {
   EtcdAdapterStoppedError,
   EtcdDecodeError,
@@ -222,6 +222,16 @@ export class EtcdAdapter implements ConsensusAdapter {
       throw new EtcdSubmitError(`etcd not reachable at ${this.options.endpoints.join(', ')}: ${asError(e).message}`, { cause: e });
     }
     if (this.state !== 'running') throw new EtcdAdapterStoppedError(this.options.replicaId);
+    // Catch up by state transfer before resolving if the needed history is already compacted
+    // (one attempt; otherwise the watch reports the compaction and recovery retries).
+    try {
+      if (await this.isCompacted(this.applied + 1n)) {
+        this.counters.compactionsHit++;
+        await this.transferState();
+      }
+    } catch (e) {
+      this.emit({ kind: 'error', error: asError(e) });
+    }
     const logPrefix = Buffer.from(`${this.prefix}log/`);
     this.watch = new ResumableWatch(
       client,
@@ -367,32 +377,61 @@ export class EtcdAdapter implements ConsensusAdapter {
     }
   }
 
-  /** State transfer: restore the newest stable checkpoint from etcd that covers the compaction. */
+  /** Whether etcd's history at revision `rev` was compacted (a future revision is not). */
+  private async isCompacted(rev: bigint): Promise<boolean> {
+    try {
+      await this.client!.kv.range({ key: Buffer.from(this.logKey), revision: rev.toString(), limit: 1 });
+      return false;
+    } catch (e) {
+      if (/compacted/.test(String(e))) return true;
+      if (/future revision/.test(String(e))) return false;
+      throw e;
+    }
+  }
+
+  /**
+   * One state-transfer attempt: restore the oldest stable checkpoint newer than the applied
+   * revision whose successor revision is still in etcd's history (least state to transfer; the
+   * rest is replayed by the watch), verified against its voted digest.
+   * @throws {EtcdStateTransferUnavailableError} if no such checkpoint exists (yet)
+   */
+  private async transferState(): Promise<void> {
+    let chosen: StableCheckpoint | undefined;
+    for (const cp of await this.store!.stableCheckpoints()) {
+      if (cp.sequence > this.applied && !(await this.isCompacted(cp.sequence + 1n))) {
+        chosen = cp;
+        break;
+      }
+    }
+    if (chosen === undefined) {
+      throw new EtcdStateTransferUnavailableError(
+        `revision ${this.applied + 1n} is compacted and no stable checkpoint after it is usable yet`,
+      );
+    }
+    const bytes = await this.store!.fetch(chosen);
+    if (this.state !== 'running') return;
+    this.proxy!.restore(bytes, chosen.sequence);
+    this.applied = chosen.sequence;
+    this.counters.stateTransfers++;
+    this.emit({ kind: 'state-transfer', sequence: chosen.sequence });
+    if (this.options.stateDir !== undefined) {
+      const file = checkpointPath(this.options.stateDir, this.options.replicaId);
+      void saveLocalCheckpoint(file, { sequence: chosen.sequence, snapshot: bytes }).catch((err: unknown) =>
+        this.emit({ kind: 'error', error: asError(err) }),
+      );
+    }
+  }
+
+  /** Background state transfer after the watch hit compaction; retried until it succeeds or stop. */
   private async recover(compactRevision: bigint): Promise<void> {
     for (let attempt = 0; this.state === 'running'; attempt++) {
       try {
-        const stable = await this.store!.stable();
-        if (stable === undefined || stable.sequence + 1n < compactRevision || stable.sequence <= this.applied) {
-          throw new EtcdStateTransferUnavailableError(
-            `revision ${this.applied + 1n} compacted (oldest kept ${compactRevision}) and no stable checkpoint covers it yet`,
-          );
-        }
-        const bytes = await this.store!.fetch(stable);
-        if (this.state !== 'running') return;
-        this.proxy!.restore(bytes, stable.sequence);
-        this.applied = stable.sequence;
-        this.counters.stateTransfers++;
-        this.emit({ kind: 'state-transfer', sequence: stable.sequence });
+        await this.transferState();
         this.watch?.start();
-        if (this.options.stateDir !== undefined) {
-          const file = checkpointPath(this.options.stateDir, this.options.replicaId);
-          await saveLocalCheckpoint(file, { sequence: stable.sequence, snapshot: bytes }).catch((err: unknown) =>
-            this.emit({ kind: 'error', error: asError(err) }),
-          );
-        }
         return;
       } catch (e) {
-        this.emit({ kind: 'error', error: asError(e) });
+        const err = asError(e);
+        this.emit({ kind: 'error', error: new EtcdStateTransferUnavailableError(`${err.message} (compacted up to ${compactRevision})`, { cause: e }) });
         await new Promise((r) => setTimeout(r, backoffDelay(attempt, { initialMs: 100, maxMs: 2000 }, this.random)));
       }
     }

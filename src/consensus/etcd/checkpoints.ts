@@ -91,6 +91,15 @@ export class EtcdCheckpointStore {
 
   /** The newest stable checkpoint, or `undefined` if none has `quorum` matching votes. */
   async stable(): Promise<StableCheckpoint | undefined> {
+    const all = await this.stableCheckpoints();
+    return all[all.length - 1];
+  }
+
+  /**
+   * Every stable checkpoint still recorded, oldest first. (Two digests reaching `quorum` for one
+   * sequence would mean more than quorum−1 faulty voters; then the one with more votes wins.)
+   */
+  async stableCheckpoints(): Promise<StableCheckpoint[]> {
     const votes = await this.client.getAll().prefix(this.votePrefix).strings();
     const tally = new Map<string, { sequence: bigint; digest: string; voters: Set<number> }>();
     for (const [key, digest] of Object.entries(votes)) {
@@ -104,14 +113,14 @@ export class EtcdCheckpointStore {
       if (t === undefined) tally.set(id, (t = { sequence: BigInt(m[1]!), digest, voters: new Set() }));
       t.voters.add(Number(m[2]));
     }
-    let best: StableCheckpoint | undefined;
+    const bySequence = new Map<bigint, StableCheckpoint>();
     for (const t of tally.values()) {
       if (t.voters.size < this.options.quorum) continue;
-      if (best === undefined || t.sequence > best.sequence) {
-        best = { sequence: t.sequence, digest: t.digest, voters: [...t.voters].sort((a, b) => a - b) };
-      }
+      const other = bySequence.get(t.sequence);
+      if (other !== undefined && other.voters.length >= t.voters.size) continue;
+      bySequence.set(t.sequence, { sequence: t.sequence, digest: t.digest, voters: [...t.voters].sort((a, b) => a - b) });
     }
-    return best;
+    return [...bySequence.values()].sort((a, b) => (a.sequence < b.sequence ? -1 : 1));
   }
 
   /**
@@ -146,17 +155,32 @@ export class EtcdCheckpointStore {
   }
 
   /**
-   * Garbage-collect below the stable checkpoint `cp`: delete older votes and unreferenced blobs,
-   * then compact etcd's history below `cp.sequence` (an "already compacted" answer is fine).
+   * Garbage-collect at the stable checkpoint `cp`: compact etcd's history below
+   * `cp.sequence − retainRevisions` (an "already compacted" answer is fine), delete the votes of
+   * checkpoints below that point (without compaction: below `cp`), and delete blobs no remaining
+   * vote references. Checkpoints inside the retained history stay restorable, so a lagging
+   * replica can restore the oldest one that covers the compaction point and replay the rest.
    * Returns whether anything was done (false if `cp` was already collected by this replica).
    */
   async collect(cp: StableCheckpoint): Promise<boolean> {
     if (cp.sequence <= this.lastCollected) return false;
     this.lastCollected = cp.sequence;
-    await this.client
-      .delete()
-      .range(new Range(this.votePrefix, this.voteKey(cp.sequence, 0).slice(0, -1)))
-      .exec();
+    const compactAt = cp.sequence - this.options.retainRevisions;
+    const compacting = this.options.compact && compactAt > 1n;
+    if (compacting) {
+      try {
+        await this.client.kv.compact({ revision: compactAt.toString(), physical: false });
+      } catch (e) {
+        if (!/compacted/.test(String(e))) throw e;
+      }
+    }
+    const floor = compacting ? compactAt : this.options.compact ? 0n : cp.sequence;
+    if (floor > 0n) {
+      await this.client
+        .delete()
+        .range(new Range(this.votePrefix, this.voteKey(floor, 0).slice(0, -1)))
+        .exec();
+    }
     const referenced = new Set(Object.values(await this.client.getAll().prefix(this.votePrefix).strings()));
     referenced.add(cp.digest);
     const blobRoot = `${this.options.prefix}blob/`;
@@ -164,14 +188,6 @@ export class EtcdCheckpointStore {
     const digests = new Set(blobKeys.map((k) => k.slice(blobRoot.length).split('/')[0] ?? ''));
     for (const d of digests) {
       if (!referenced.has(d)) await this.client.delete().prefix(this.blobPrefix(d)).exec();
-    }
-    const compactAt = cp.sequence - this.options.retainRevisions;
-    if (this.options.compact && compactAt > 1n) {
-      try {
-        await this.client.kv.compact({ revision: compactAt.toString(), physical: false });
-      } catch (e) {
-        if (!/compacted/.test(String(e))) throw e;
-      }
     }
     return true;
   }
