@@ -1,0 +1,186 @@
+/**
+ * Run a CART cluster as local OS processes (one `cart replica` process per replica) from a
+ * deployment folder written by {@link ./generate.ts generateDeployment}. Used by `cart cluster`,
+ * `cart demo`, `cart bench` and the end-to-end tests.
+ *
+ * Each child prints one JSON object per line on stdout (`{"event":"ready",...}`,
+ * `{"event":"leader","leader":i}`, ...); its structured log (stderr) goes to
+ * `<dir>/logs/replica-<i>.log`. Every wait is bounded; `close()` kills every child.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { Deployment } from './generate.ts';
+
+const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../cli/main.ts');
+
+/** Byzantine behaviour flags passed to one replica process. */
+export type ByzantineFlag = 'wrong-results' | 'bad-shares' | 'forge-index';
+
+/** Options of {@link startLocalCluster}. */
+export interface LocalClusterOptions {
+  readonly deployment: Deployment;
+  /** Replica index → Byzantine behaviours (demo and tests). */
+  readonly byzantine?: ReadonlyMap<number, readonly ByzantineFlag[]>;
+  /** Bound on each replica's start, ms (default 60 000; BFT-SMaRt JVMs need longer). */
+  readonly readyTimeoutMs?: number;
+  /** pino level of the replicas' logs (default `info`). */
+  readonly logLevel?: string;
+  /** Called for each JSON event line a replica prints. */
+  readonly onEvent?: (index: number, event: Record<string, unknown>) => void;
+}
+
+/** One replica process. */
+export interface LocalReplicaProcess {
+  readonly index: number;
+  readonly logFile: string;
+  /** PID of the running child, undefined while stopped. */
+  pid(): number | undefined;
+  running(): boolean;
+}
+
+/** A running local cluster. */
+export interface LocalCluster {
+  readonly deployment: Deployment;
+  readonly replicas: readonly LocalReplicaProcess[];
+  /** Leader index 1..n as last reported by the replicas (the highest view seen), if known. */
+  leader(): number | undefined;
+  /** Send `signal` (default SIGKILL) to replica `index` and wait (bounded) for it to exit. */
+  kill(index: number, signal?: NodeJS.Signals): Promise<void>;
+  /** Send SIGSTOP / SIGCONT (pause / resume) to replica `index`. */
+  pause(index: number): void;
+  resume(index: number): void;
+  /** Start a stopped replica again with the same files; resolves when it is ready. */
+  restart(index: number): Promise<void>;
+  /** Kill all replicas (SIGTERM, then SIGKILL after a grace period). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** A replica process did not become ready or died while starting. */
+export class LocalClusterError extends Error {
+  override readonly name = 'LocalClusterError';
+}
+
+interface Proc extends LocalReplicaProcess {
+  child: ChildProcess | undefined;
+  exited: Promise<void>;
+}
+
+/**
+ * Start every replica of `options.deployment` as a child process; resolves once all are ready.
+ * @throws {LocalClusterError} if a replica exits or is not ready within the timeout (all
+ *   children are killed first); the message points at the replica's log file
+ */
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  const { deployment } = options;
+  const logDir = join(deployment.dir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const readyTimeout = options.readyTimeoutMs ?? 60_000;
+  let bestView = -1n;
+  let leader: number | undefined;
+  let closing = false;
+  const procs: Proc[] = deployment.replicaFiles.map((_, i): Proc => ({
+    index: i + 1,
+    logFile: join(logDir, `replica-${i + 1}.log`),
+    child: undefined,
+    exited: Promise.resolve(),
+    pid() {
+      return this.child?.exitCode === null ? this.child.pid : undefined;
+    },
+    running() {
+      return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+    },
+  }));
+
+  const spawnOne = (p: Proc): Promise<void> => {
+    const args = ['--import', 'tsx', MAIN, 'replica', '--config', deployment.replicaFiles[p.index - 1]!, '--events', '--log-level', options.logLevel ?? 'info'];
+    for (const flag of options.byzantine?.get(p.index) ?? []) args.push(`--byzantine-${flag}`);
+    const log = createWriteStream(p.logFile, { flags: 'a' });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    p.child = child;
+    child.stderr!.pipe(log);
+    p.exited = new Promise<void>((res) => child.once('exit', () => res()));
+    return new Promise<void>((res, rej) => {
+      let ready = false;
+      const timer = setTimeout(() => {
+        if (!ready) rej(new LocalClusterError(`replica ${p.index} not ready within ${readyTimeout} ms (log: ${p.logFile})`));
+      }, readyTimeout);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        if (!ready) rej(new LocalClusterError(`replica ${p.index} exited during start (code ${code}, signal ${signal}); log: ${p.logFile}`));
+      });
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        let ev: Record<string, unknown>;
+        try {
+          ev = JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          return;
+        }
+        if (ev['event'] === 'ready' && !ready) {
+          ready = true;
+          clearTimeout(timer);
+          res();
+        }
+        if (ev['event'] === 'view-change' && typeof ev['view'] === 'string') {
+          const v = BigInt(ev['view']);
+          if (v > bestView) bestView = v;
+        }
+        if (ev['event'] === 'leader' && typeof ev['leader'] === 'number' && typeof ev['view'] === 'string' && BigInt(ev['view']) >= bestView) {
+          bestView = BigInt(ev['view']);
+          leader = ev['leader'];
+        }
+        options.onEvent?.(p.index, ev);
+      });
+    });
+  };
+
+  const killOne = async (p: Proc, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
+    const c = p.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    c.kill(signal);
+    if (signal === 'SIGSTOP' || signal === 'SIGCONT') return;
+    const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5_000).unref());
+    if ((await Promise.race([p.exited.then(() => 'exited' as const), grace])) === 'timeout') {
+      c.kill('SIGKILL');
+      await p.exited;
+    }
+  };
+
+  const cluster: LocalCluster = {
+    deployment,
+    replicas: procs,
+    leader: () => leader ?? (deployment.cluster.consensus.protocol === 'pbft' ? 1 : undefined),
+    kill: (index, signal = 'SIGKILL') => killOne(procOf(index), signal),
+    pause: (index) => procOf(index).child?.kill('SIGSTOP'),
+    resume: (index) => procOf(index).child?.kill('SIGCONT'),
+    restart: async (index) => {
+      const p = procOf(index);
+      if (p.running()) throw new LocalClusterError(`replica ${index} is still running`);
+      await spawnOne(p);
+    },
+    close: async () => {
+      if (closing) return;
+      closing = true;
+      for (const p of procs) if (p.child?.signalCode === 'SIGSTOP') p.child.kill('SIGCONT');
+      await Promise.all(procs.map((p) => killOne(p, 'SIGTERM')));
+    },
+  };
+  function procOf(index: number): Proc {
+    const p = procs[index - 1];
+    if (!p) throw new RangeError(`no replica ${index}`);
+    return p;
+  }
+  const onExit = (): void => {
+    for (const p of procs) p.child?.kill('SIGKILL');
+  };
+  process.once('exit', onExit);
+  try {
+    await Promise.all(procs.map(spawnOne));
+  } catch (e) {
+    await cluster.close();
+    throw e;
+  }
+  return cluster;
+}
