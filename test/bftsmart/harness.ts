@@ -38,6 +38,8 @@ export interface HarnessOptions {
 /** A running BFT-SMaRt cluster + adapters. */
 export interface BftSmartHarness extends ConformanceCluster {
   adapter(i: number): BftSmartAdapter;
+  /** Work directory (with the generated `config/`) of replica i. */
+  workDir(i: number): string;
 }
 
 /** Start n = proxies.length BFT-SMaRt replicas (f = ⌊(n-1)/3⌋) in parallel. */
@@ -76,6 +78,7 @@ export async function startBftSmartHarness(proxies: readonly ApplicationProxy[],
   }
   return {
     adapter: (i) => adapters[i]!,
+    workDir: (i) => workDirs[i]!,
     async stopReplica(i) {
       await adapters[i]!.stop();
     },

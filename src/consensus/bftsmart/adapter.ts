@@ -18,9 +18,11 @@
  *
  * Failures: the JVM is restarted on crash with back-off (see {@link GlueProcess}); submissions
  * outstanding at the crash are rejected with {@link GlueProcessError}; the restarted replica
- * catches up through BFT-SMaRt's state transfer (RESTORE, then replay). A batch that arrives
- * again (sequence ≤ last applied, e.g. replay after a restart without state transfer) is not
- * executed twice: it is answered with empty results and counted.
+ * catches up through BFT-SMaRt's state transfer (RESTORE, then replay). CART's state survives
+ * a JVM restart, so a transferred snapshot older than it is not installed (no roll-back) and
+ * a batch that arrives again (sequence ≤ last applied, e.g. in the replay) is not executed
+ * twice: it is answered with empty results and counted. After the application proxy failed
+ * mid-batch, the next transferred snapshot is always installed.
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -102,8 +104,16 @@ export interface BftSmartAdapterStats {
   batchesExecuted: number;
   /** Batches received again with a sequence already applied, not executed. */
   duplicateBatches: number;
+  /** Batches re-executed from BFT-SMaRt's log during state transfer (EXECUTE with fromConsensus = 0). */
+  replayedBatches: number;
   /** Snapshots installed by state transfer. */
   snapshotsInstalled: number;
+  /**
+   * Transferred snapshots not installed because this replica's state was already at or past
+   * their sequence (a JVM restart while CART kept its state); the replay that follows skips
+   * the batches already applied.
+   */
+  snapshotsSkipped: number;
   /** Snapshots rejected by the application proxy. */
   snapshotsRejected: number;
   submitted: number;
@@ -124,7 +134,9 @@ export class BftSmartAdapter implements ConsensusAdapter {
   readonly stats: BftSmartAdapterStats = {
     batchesExecuted: 0,
     duplicateBatches: 0,
+    replayedBatches: 0,
     snapshotsInstalled: 0,
+    snapshotsSkipped: 0,
     snapshotsRejected: 0,
     submitted: 0,
     ordered: 0,
@@ -138,6 +150,8 @@ export class BftSmartAdapter implements ConsensusAdapter {
   private process: GlueProcess | undefined;
   private state: 'new' | 'starting' | 'running' | 'stopped' = 'new';
   private lastApplied = 0n;
+  /** Set when the proxy failed mid-batch: its state is unknown until a snapshot is installed. */
+  private stateSuspect = false;
   private initialSnapshot: Uint8Array = new Uint8Array(0);
   private snapshotsThisIncarnation = 0;
   private regency = -1;
@@ -317,6 +331,7 @@ export class BftSmartAdapter implements ConsensusAdapter {
           } catch (err) {
             // The contract says executeBatch never throws; if it does the state is unknown:
             // restart the JVM so that state transfer replaces it.
+            this.stateSuspect = true;
             this.emit({ kind: 'error', error: err instanceof Error ? err : new Error(String(err)) });
             proc.fail('application proxy failed to execute a batch');
             return;
@@ -324,6 +339,7 @@ export class BftSmartAdapter implements ConsensusAdapter {
           results.push(...out);
           this.lastApplied = sequence;
           this.stats.batchesExecuted++;
+          if (!m.fromConsensus) this.stats.replayedBatches++;
         }
         if (!proc.send(encodeResults(m.call, results))) proc.fail('could not queue RESULTS');
         return;
@@ -340,10 +356,17 @@ export class BftSmartAdapter implements ConsensusAdapter {
         let reply: Buffer;
         try {
           const { sequence, snapshot } = decodeSnapshot(m.snapshot);
-          proxy.restore(Uint8Array.from(snapshot), sequence);
-          this.lastApplied = sequence;
-          this.stats.snapshotsInstalled++;
-          this.emit({ kind: 'state-transfer', sequence });
+          if (sequence <= this.lastApplied && !this.stateSuspect) {
+            // Our state already covers this snapshot (only the JVM restarted): keep it, never
+            // roll back; the replayed batches up to lastApplied are skipped as duplicates.
+            this.stats.snapshotsSkipped++;
+          } else {
+            proxy.restore(Uint8Array.from(snapshot), sequence);
+            this.lastApplied = sequence;
+            this.stateSuspect = false;
+            this.stats.snapshotsInstalled++;
+          }
+          this.emit({ kind: 'state-transfer', sequence: this.lastApplied });
           reply = encodeRestored(m.call, true);
         } catch (err) {
           this.stats.snapshotsRejected++;
