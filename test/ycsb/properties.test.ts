@@ -107,3 +107,15 @@ test('workload config: defaults, overrides and typed errors', () => {
   assert.throws(() => parseWorkload('fieldlengthdistribution=histogram'), WorkloadConfigError);
   assert.throws(() => builtinWorkload('g'), WorkloadConfigError);
 });
+
+test('workload spec: letter or file path; -p style overrides', async () => {
+  const { resolveWorkload } = await import('../../src/bench/ycsb/file.ts');
+  const { parseOverrides } = await import('../../src/bench/ycsb/index.ts');
+  const o = parseOverrides(['recordcount=20', 'table = t', 'fieldlength=']);
+  assert.deepEqual([...o], [['recordcount', '20'], ['table', ' t'], ['fieldlength', '']]);
+  assert.throws(() => parseOverrides(['novalue']), WorkloadConfigError);
+  const b = await resolveWorkload('B', new Map([['recordcount', '20']]));
+  assert.equal(b.readProportion, 0.95);
+  assert.equal(b.recordCount, 20);
+  await assert.rejects(resolveWorkload('/nonexistent/workload'), /ENOENT/);
+});

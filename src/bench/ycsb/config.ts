@@ -218,3 +218,18 @@ export function builtinWorkload(letter: string, overrides?: ReadonlyMap<string, 
   if (text === undefined) throw new WorkloadConfigError('workload', `unknown core workload ${JSON.stringify(letter)} (a..f)`);
   return parseWorkload(text, overrides);
 }
+
+/**
+ * Parse YCSB-style `-p name=value` overrides (e.g. from a repeated CLI option) into a map.
+ * @throws {WorkloadConfigError} for an entry without `=` or with an empty name.
+ */
+export function parseOverrides(entries: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const e of entries) {
+    const i = e.indexOf('=');
+    const name = i < 0 ? '' : e.slice(0, i).trim();
+    if (name === '') throw new WorkloadConfigError(e, 'expected name=value');
+    out.set(name, e.slice(i + 1));
+  }
+  return out;
+}

@@ -2,7 +2,7 @@
  * Node-only: read a YCSB workload property file (`-P file` in YCSB, `--workload FILE` in CART).
  */
 import { readFile } from 'node:fs/promises';
-import { parseWorkload, type CoreWorkloadConfig } from './config.ts';
+import { builtinWorkload, parseWorkload, type CoreWorkloadConfig } from './config.ts';
 
 /**
  * Read and parse a workload file, with optional property overrides.
@@ -11,4 +11,12 @@ import { parseWorkload, type CoreWorkloadConfig } from './config.ts';
  */
 export async function loadWorkloadFile(path: string, overrides?: ReadonlyMap<string, string>): Promise<CoreWorkloadConfig> {
   return parseWorkload(await readFile(path, 'utf8'), overrides);
+}
+
+/**
+ * A workload by letter (`a`..`f`, built in, no file needed) or by path to a property file.
+ * @throws see {@link loadWorkloadFile} and `builtinWorkload`.
+ */
+export async function resolveWorkload(spec: string, overrides?: ReadonlyMap<string, string>): Promise<CoreWorkloadConfig> {
+  return /^[a-f]$/i.test(spec) ? builtinWorkload(spec, overrides) : loadWorkloadFile(spec, overrides);
 }
