@@ -87,3 +87,18 @@ test('the client table is bounded: the least recently active client is evicted d
   other.proxy.executeBatch({ sequence: 1n, requests: ids.map((id) => signedFrame(id, 1n, add(1n))) });
   assert.deepEqual([...other.proxy.snapshot()], [...h.proxy.snapshot()]);
 });
+
+test('node:crypto and pure-JS client identities derive the same key and signatures from one seed', async () => {
+  const { createNodeClientIdentity } = await import('../../src/client/node-identity.ts');
+  const seed = new Uint8Array(32).map((_, i) => i * 7);
+  const a = createClientIdentity(seed);
+  const b = createNodeClientIdentity(seed);
+  assert.deepEqual([...a.publicKey], [...b.publicKey]);
+  assert.deepEqual([...a.clientId], [...b.clientId]);
+  const msg = Uint8Array.of(1, 2, 3);
+  assert.deepEqual([...a.sign(msg)], [...b.sign(msg)]);
+  // and the replica accepts requests from both
+  const h = harness();
+  h.proxy.executeBatch({ sequence: 1n, requests: [signedFrame(a, 1n, add(1n)), signedFrame(b, 2n, add(1n))] });
+  assert.equal(h.app.current, 2n);
+});
