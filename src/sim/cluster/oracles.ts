@@ -82,6 +82,13 @@ export class ClusterOracle {
     }
   }
 
+  /** Highest sequence number delivered by a correct replica (0 if none). */
+  get maxSequence(): bigint {
+    let m = 0n;
+    for (const s of this.batches.keys()) if (s > m) m = s;
+    return m;
+  }
+
   /** Number of distinct sequence numbers delivered by correct replicas. */
   get deliveredBatches(): number {
     return this.batches.size;

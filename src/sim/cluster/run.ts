@@ -279,6 +279,27 @@ export async function runClusterSimulation(opts: ClusterSimOptions): Promise<Clu
         break;
       }
     }
+    // Catch-up: after the workload, every correct replica must reach the same last executed
+    // sequence (state transfer / status gossip) and then hold byte-identical replicated state.
+    if (finished === nClients) {
+      const live = [...Array(N).keys()].filter((r) => isCorrect(r) && !crashed.has(r));
+      const last = (r: number): bigint => instances[r]![0]!.core.metrics().lastExecuted;
+      const caughtUp = (): boolean => live.every((r) => last(r) === last(live[0]!)) && live.every((r) => instances[r]![0]!.core.metrics().lastExecuted >= oracle.maxSequence);
+      const deadline = Math.max(sched.now, plan.healAtMs) + 30_000;
+      while (!caughtUp() && sched.now < deadline) {
+        const r = sched.runUntil(() => false, deadline, sched.steps + 1);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (r === 'idle' || r === 'time') break;
+      }
+      if (!caughtUp()) {
+        oracle.violation(`CATCH-UP: correct replicas did not converge within 30 s after the workload: ${live.map((r) => `${r}@${last(r)}`).join(' ')} (highest delivered ${oracle.maxSequence})`);
+      } else {
+        const snap = (r: number): string => Buffer.from(instances[r]![0]!.proxy.snapshot()).toString('hex');
+        const ref = snap(live[0]!);
+        for (const r of live.slice(1)) if (snap(r) !== ref) oracle.violation(`STATE: replicas ${live[0]} and ${r} hold different replicated state at sequence ${last(r)}`);
+        log(`all correct replicas converged at sequence ${last(live[0]!)}`);
+      }
+    }
   } catch (e) {
     oracle.violation(`simulation error: ${e instanceof Error ? e.message : String(e)}`);
     stop = 'error';
