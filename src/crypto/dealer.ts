@@ -132,11 +132,34 @@ export function validatePublicKeySet(keySet: PublicKeySet, checkShares = true): 
   if (!bytesEqual(keySet.groupPublicKey, keySet.commitments[0]!)) throw new WrongKeySetError(`key set ${name}: group public key ≠ commitment C_0`);
   const shareKeys = keySet.publicKeyShares.map((p, k) => decodeG2(p, `key set ${name}: public key share ${k + 1}`));
   if (!checkShares) return;
+  const commitPts = keySet.commitments.map((c, k) => decodeG2(c, `key set ${name}: commitment ${k}`));
+  // Randomised batch check (one MSM over the n share keys, one over the t commitments):
+  //   Σ_i ρ_i·P_i = Σ_k (Σ_i ρ_i·i^k)·C_k  with random 128-bit ρ_i; a wrong P_i passes w.p. ≤ 2^-128.
+  const rho = Array.from({ length: n }, () => {
+    const b = secureRandomBytes(16);
+    let v = 0n;
+    for (const x of b) v = (v << 8n) | BigInt(x);
+    return v === 0n ? 1n : v;
+  });
+  const coeffs = new Array<bigint>(t).fill(0n);
+  for (let i = 1; i <= n; i++) {
+    let x = 1n;
+    for (let k = 0; k < t; k++) {
+      coeffs[k] = (coeffs[k]! + rho[i - 1]! * x) % FR_ORDER;
+      x = (x * BigInt(i)) % FR_ORDER;
+    }
+  }
+  const nz = coeffs.map((c, k) => [c, k] as const).filter(([c]) => c !== 0n);
+  const lhs = msmG2(shareKeys, rho);
+  const rhs = msmG2(nz.map(([, k]) => commitPts[k]!), nz.map(([c]) => c));
+  if (lhs.equals(rhs)) return;
+  // Slow path only to name the culprit.
   for (let i = 1; i <= n; i++) {
     if (!committedShareKey(keySet.commitments, i, name).equals(shareKeys[i - 1]!)) {
       throw new WrongKeySetError(`key set ${name}: public key share ${i} does not match the Feldman commitments`);
     }
   }
+  throw new WrongKeySetError(`key set ${name}: public key shares do not match the Feldman commitments`);
 }
 
 /**
