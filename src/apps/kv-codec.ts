@@ -89,6 +89,11 @@ export interface KvLimits {
   readonly maxScanCount: number;
   /** Largest encoded operation. Default 4 MiB. */
   readonly maxOperationBytes: number;
+  /**
+   * Largest result a read, scan or read-modify-write may produce (estimated before building it);
+   * larger ones yield a `limit-exceeded` error result. Default 1 MiB (CART's wire limit).
+   */
+  readonly maxResultBytes: number;
 }
 
 /** The default {@link KvLimits}. */
@@ -100,6 +105,7 @@ export const DEFAULT_KV_LIMITS: KvLimits = Object.freeze({
   maxFields: 256,
   maxScanCount: 1000,
   maxOperationBytes: 4 << 20,
+  maxResultBytes: 1 << 20,
 });
 
 const OPCODES: Record<KvOperationType, number> = {

@@ -62,6 +62,23 @@ function project(fields: Map<string, Uint8Array>, wanted: readonly string[] | un
   return Object.fromEntries(entries);
 }
 
+/**
+ * Upper bound on the encoded size (bytes) of `project(fields, wanted)`: a string's UTF-8 length
+ * is at most 3 × its UTF-16 length; 10 bytes cover the two length varints.
+ */
+function projectedSize(fields: Map<string, Uint8Array>, wanted: readonly string[] | undefined): number {
+  let n = 5;
+  if (wanted === undefined) {
+    for (const [name, v] of fields) n += 3 * name.length + v.length + 10;
+  } else {
+    for (const name of wanted) {
+      const v = fields.get(name);
+      if (v !== undefined) n += 3 * name.length + v.length + 10;
+    }
+  }
+  return n;
+}
+
 function toFieldMap(values: KvRecord): Map<string, Uint8Array> {
   return new Map(Object.entries(values));
 }
@@ -113,13 +130,20 @@ export class KvStore implements Application {
     switch (op.type) {
       case 'read': {
         const rec = this.tables.get(op.table)?.records.get(op.key);
-        return rec === undefined ? { type: 'notFound' } : { type: 'record', record: project(rec, op.fields) };
+        if (rec === undefined) return { type: 'notFound' };
+        if (16 + projectedSize(rec, op.fields) > this.limits.maxResultBytes) return resultTooLarge(this.limits);
+        return { type: 'record', record: project(rec, op.fields) };
       }
       case 'scan': {
         const t = this.tables.get(op.table);
         if (t === undefined) return { type: 'records', records: [] };
         const start = lowerBound(t.keys, op.startKey);
         const keys = t.keys.slice(start, start + Math.min(op.count, this.limits.maxScanCount));
+        let size = 16;
+        for (const key of keys) {
+          size += 3 * key.length + 10 + projectedSize(t.records.get(key)!, op.fields);
+          if (size > this.limits.maxResultBytes) return resultTooLarge(this.limits);
+        }
         return { type: 'records', records: keys.map((key) => ({ key, record: project(t.records.get(key)!, op.fields) })) };
       }
       case 'update': {
@@ -151,6 +175,7 @@ export class KvStore implements Application {
       case 'readModifyWrite': {
         const rec = this.tables.get(op.table)?.records.get(op.key);
         if (rec === undefined) return { type: 'notFound' };
+        if (16 + projectedSize(rec, op.fields) > this.limits.maxResultBytes) return resultTooLarge(this.limits);
         const read = project(rec, op.fields);
         const res = this.applyOwned({ type: 'update', table: op.table, key: op.key, values: op.values });
         return res.type === 'ok' ? { type: 'record', record: read } : res;
@@ -228,6 +253,10 @@ export class KvStore implements Application {
 
 function copyRecord(r: KvRecord): KvRecord {
   return Object.fromEntries(Object.entries(r).map(([n, v]) => [n, v.slice()]));
+}
+
+function resultTooLarge(l: KvLimits): KvResult {
+  return limitError(`result would exceed ${l.maxResultBytes} bytes`);
 }
 
 function limitError(message: string): KvResult {

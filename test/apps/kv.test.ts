@@ -247,3 +247,22 @@ test('kv: random bytes never make execute throw (fuzz)', () => {
     { seed: 4, numRuns: 500 },
   );
 });
+
+test('kv: results over maxResultBytes are refused with limit-exceeded (and rmw does not write)', () => {
+  const s = new KvStore({ limits: { maxResultBytes: 1000 } });
+  for (let i = 0; i < 10; i++) run(s, { type: 'insert', table: T, key: `k${i}`, values: { f: new Uint8Array(200) } });
+  const small = run(s, { type: 'scan', table: T, startKey: '', count: 3 });
+  assert.equal(small.type === 'records' && small.records.length, 3);
+  const big = run(s, { type: 'scan', table: T, startKey: '', count: 10 });
+  assert.deepEqual(big.type === 'error' && big.code, 'limit-exceeded');
+  // projected fields count, not whole records
+  const narrow = run(s, { type: 'scan', table: T, startKey: '', count: 10, fields: ['nope'] });
+  assert.equal(narrow.type === 'records' && narrow.records.length, 10);
+  run(s, { type: 'insert', table: T, key: 'huge', values: { f: new Uint8Array(2000) } });
+  const r = run(s, { type: 'read', table: T, key: 'huge' });
+  assert.deepEqual(r.type === 'error' && r.code, 'limit-exceeded');
+  const rmw = run(s, { type: 'readModifyWrite', table: T, key: 'huge', values: { g: new Uint8Array(1) } });
+  assert.deepEqual(rmw.type === 'error' && rmw.code, 'limit-exceeded');
+  const after = run(s, { type: 'read', table: T, key: 'huge', fields: ['g'] });
+  assert.deepEqual(after, { type: 'record', record: {} });
+});
