@@ -17,11 +17,8 @@ import type { BackoffOptions } from './backoff.ts';
 import { NetError } from './errors.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame.ts';
 import { importIdentityPrivateKey, importIdentityPublicKey } from './keys.ts';
-import {
-  DATA_HEADER_BYTES, FINISH_BYTES, HELLO_BYTES, MSG_DATA, MSG_FINISH, MSG_HEARTBEAT, MSG_HELLO, MSG_REPLY, REPLY_BYTES,
-  decodeHello, deriveSessionKeys, encodeHello, newEphemeral, openData, sealData, signInitiator, signResponder, verifyRole,
-  type Ephemeral, type SessionKeys,
-} from './handshake.ts';
+import { DATA_HEADER_BYTES, MSG_DATA, MSG_FINISH, MSG_HEARTBEAT, openData, sealData, type SessionKeys } from './handshake.ts';
+import { InitiatorHandshake, ResponderHandshake, type HandshakeStep } from './handshake-machine.ts';
 import {
   emptyDropCounters, silentLogger,
   type NetLogger, type PeerDropReason, type PeerMessageListener, type PeerNetwork, type PeerNetworkStats, type PeerStatusListener,
@@ -348,120 +345,85 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
 
   /** Initiator side, for each (re)connect of the dialled connection. */
   private initiate(p: Peer, conn: FrameConnection): void {
-    let eph: Ephemeral | undefined;
-    let hello: Buffer | undefined;
+    let hs: InitiatorHandshake | undefined;
     let session: Session | undefined;
     let timer: NodeJS.Timeout | undefined;
     const channel: Channel = { send: (b) => conn.send(b), close: () => conn.reset() };
+    const stopTimer = (): void => {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+    };
+    const run = (steps: HandshakeStep[]): void => {
+      for (const st of steps) {
+        if (st.kind === 'send') conn.send(st.frame);
+        else if (st.kind === 'fail') {
+          stopTimer();
+          hs = undefined;
+          this.drop(st.reason, { peer: p.id, ...st.detail });
+          conn.reset();
+        } else {
+          stopTimer();
+          hs = undefined;
+          session = this.establish(p, st.keys, channel);
+        }
+      }
+    };
     conn.on('open', () => {
       session = undefined;
-      eph = newEphemeral();
-      hello = encodeHello(MSG_HELLO, { from: this.self, to: p.id, nonce: eph.nonce, ephemeral: eph.publicRaw });
-      conn.send(hello);
+      hs = new InitiatorHandshake(this.self, p, this.identity);
       timer = setTimeout(() => {
         this.drop('handshake-timeout', { peer: p.id });
         conn.reset();
       }, this.options.handshakeTimeoutMs ?? 5000);
+      run(hs.start());
     });
     conn.on('disconnect', (reason: string) => {
-      if (timer) clearTimeout(timer);
-      timer = undefined;
+      stopTimer();
       if (reason === 'oversize-frame') this.drop('oversize-frame', { peer: p.id });
       this.lose(p, session);
       session = undefined;
-      eph = undefined;
+      hs = undefined;
     });
-    conn.on('close', () => {
-      if (timer) clearTimeout(timer);
-    });
+    conn.on('close', stopTimer);
     conn.on('frame', (frame: Buffer) => {
-      if (session) {
-        this.onData(p, session, frame);
-        return;
-      }
-      if (!eph || !hello) return;
-      const fail = (reason: PeerDropReason): void => {
-        this.drop(reason, { peer: p.id, phase: 'reply' });
-        eph = undefined;
-        conn.reset();
-      };
-      if (frame.length !== REPLY_BYTES || frame[0] !== MSG_REPLY) return fail('malformed');
-      const reply = decodeHello(MSG_REPLY, frame);
-      if (!reply) return fail('malformed');
-      if (reply.to !== this.self) return fail('misrouted');
-      if (reply.from !== p.id) return fail('unknown-peer');
-      const transcript = Buffer.concat([hello, frame.subarray(0, HELLO_BYTES)]);
-      if (!verifyRole('responder', p.key, transcript, frame.subarray(HELLO_BYTES))) return fail('bad-signature');
-      let keys: SessionKeys;
-      try {
-        keys = deriveSessionKeys('initiator', eph, reply.ephemeral, transcript);
-      } catch {
-        return fail('malformed');
-      }
-      const finish = Buffer.concat([Buffer.from([MSG_FINISH]), signInitiator(this.identity, transcript)]);
-      conn.send(finish);
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      eph = undefined;
-      session = this.establish(p, keys, channel);
+      if (session) this.onData(p, session, frame);
+      else if (hs) run(hs.onFrame(frame));
     });
   }
 
-  /** Responder side: an accepted connection. */
+  /** Responder side: an accepted connection. Only lower ids of the group may dial us. */
   private accept(conn: ServerConnection): void {
-    let state: 'hello' | 'finish' | 'open' = 'hello';
-    let transcript: Buffer | undefined;
-    let eph: Ephemeral | undefined;
+    let hs: ResponderHandshake | undefined = new ResponderHandshake(this.self, this.identity, (id) =>
+      Number.isInteger(id) && id < this.self ? this.peers[id]?.key : undefined,
+    );
     let peer: Peer | undefined;
     let session: Session | undefined;
     const timer = setTimeout(() => {
       this.drop('handshake-timeout', { remote: conn.remote });
       conn.close();
     }, this.options.handshakeTimeoutMs ?? 5000);
-    const fail = (reason: PeerDropReason, detail: object = {}): void => {
-      this.drop(reason, { remote: conn.remote, phase: state, ...detail });
-      clearTimeout(timer);
-      conn.framed.destroy('local');
-    };
     conn.on('close', (reason: string) => {
       clearTimeout(timer);
       if (reason === 'oversize-frame') this.drop('oversize-frame', { remote: conn.remote });
       if (peer) this.lose(peer, session);
     });
     conn.on('frame', (frame: Buffer) => {
-      if (state === 'open') {
-        this.onData(peer!, session!, frame);
-        return;
+      if (session) return this.onData(peer!, session, frame);
+      if (!hs) return;
+      for (const st of hs.onFrame(frame)) {
+        if (st.kind === 'send') conn.send(st.frame);
+        else if (st.kind === 'fail') {
+          hs = undefined;
+          clearTimeout(timer);
+          this.drop(st.reason, { remote: conn.remote, ...st.detail });
+          conn.framed.destroy('local');
+        } else {
+          hs = undefined;
+          clearTimeout(timer);
+          peer = this.peers[st.peer]!;
+          session = this.establish(peer, st.keys, { send: (b) => conn.send(b), close: () => conn.framed.destroy('local') });
+        }
       }
-      if (state === 'hello') {
-        if (frame.length !== HELLO_BYTES || frame[0] !== MSG_HELLO) return fail('malformed');
-        const h = decodeHello(MSG_HELLO, frame);
-        if (!h) return fail('malformed');
-        if (h.to !== this.self) return fail('misrouted', { to: h.to });
-        // Only lower ids dial higher ids; anything else is not a replica of this group.
-        if (h.from >= this.self || !this.peers[h.from]) return fail('unknown-peer', { from: h.from });
-        peer = this.peers[h.from]!;
-        eph = newEphemeral();
-        const replyBody = encodeHello(MSG_REPLY, { from: this.self, to: h.from, nonce: eph.nonce, ephemeral: eph.publicRaw });
-        transcript = Buffer.concat([frame, replyBody]);
-        conn.send(Buffer.concat([replyBody, signResponder(this.identity, transcript)]));
-        state = 'finish';
-        return;
-      }
-      // state === 'finish'
-      if (frame.length !== FINISH_BYTES || frame[0] !== MSG_FINISH) return fail('malformed');
-      if (!verifyRole('initiator', peer!.key, transcript!, frame.subarray(1))) return fail('bad-signature', { peer: peer!.id });
-      const initiatorEph = transcript!.subarray(6 + 32, HELLO_BYTES);
-      let keys: SessionKeys;
-      try {
-        keys = deriveSessionKeys('responder', eph!, initiatorEph, transcript!);
-      } catch {
-        return fail('malformed');
-      }
-      clearTimeout(timer);
-      state = 'open';
-      eph = undefined;
-      session = this.establish(peer!, keys, { send: (b) => conn.send(b), close: () => conn.framed.destroy('local') });
     });
   }
 }
