@@ -37,4 +37,5 @@ export { MerkleTree, merkleProof, merkleRoot, verifyMerkleProof, leafHash, nodeH
 export { SecretKeyShare, checkKeyShare, dealKeySets, defaultKeySetSpecs, validatePublicKeySet, type DealOptions } from './dealer.ts';
 export { BACKENDS, DEFAULT_BACKEND, loadThresholdBls } from './backends.ts';
 export { createCryptoService } from './service.ts';
-export { loadPublicKeyFile, loadSecretKeyFile, writeKeyFiles, publicKeySetFromJson, publicKeySetToJson } from './keyfile.ts';
+export { loadPublicKeyFile, loadSecretKeyFile, writeKeyFiles } from './keyfile.ts';
+export { parsePublicKeyFile, publicKeySetFromJson, publicKeySetToJson, type PublicKeySetJson } from './keyset-json.ts';

@@ -11,74 +11,25 @@
  * `PublicKeySetJson = { name, threshold, replicas, groupPublicKey: hex96,
  *    publicKeyShares: hex96[n], commitments: hex96[t] }`.
  *
+ * The JSON (de)serialisation without Node modules lives in `keyset-json.ts`.
  * Loading validates everything: every point (infinity, on-curve, subgroup), shapes, C_0 = P,
  * public key shares against the Feldman commitments, and each secret share against them.
  */
 import { chmod, mkdir, open, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { checkKeyShare, dealKeySets, defaultKeySetSpecs, SecretKeyShare, validatePublicKeySet } from './dealer.ts';
+import { checkKeyShare, dealKeySets, defaultKeySetSpecs, SecretKeyShare } from './dealer.ts';
 import { fromHex, toHex } from './encoding.ts';
 import { CryptoError, InvalidThresholdError, KeyFileError } from './errors.ts';
+import { checkKeyFileHeader, parseKeySets, publicKeySetToJson } from './keyset-json.ts';
 import { CIPHERSUITE, CIPHERSUITE_IDS, SIGNATURE_GROUP, SUITE_VERSION } from './suite.ts';
 import type { RandomBytes } from './threshold.ts';
 import type { KeyShare, PublicKeySet } from './types.ts';
-
-/** JSON form of a {@link PublicKeySet}. */
-export interface PublicKeySetJson {
-  name: string;
-  threshold: number;
-  replicas: number;
-  groupPublicKey: string;
-  publicKeyShares: string[];
-  commitments: string[];
-}
 
 /** File name of the public key file inside the output directory. */
 export const PUBLIC_FILE_NAME = 'cart-public.json';
 /** File name of replica i's secret file. */
 export function secretFileName(replica: number): string {
   return `replica-${replica}.secret.json`;
-}
-
-/** Hex-encodes a key set for JSON. */
-export function publicKeySetToJson(k: PublicKeySet): PublicKeySetJson {
-  return {
-    name: k.name,
-    threshold: k.threshold,
-    replicas: k.replicas,
-    groupPublicKey: toHex(k.groupPublicKey),
-    publicKeyShares: k.publicKeyShares.map(toHex),
-    commitments: k.commitments.map(toHex),
-  };
-}
-
-/**
- * Parses and validates (shape + every point + Feldman consistency) a key set from JSON.
- * @throws KeyFileError (cause: the specific CryptoError)
- */
-export function publicKeySetFromJson(j: unknown, checkShares = true): PublicKeySet {
-  try {
-    if (j === null || typeof j !== 'object') throw new KeyFileError('key set is not an object');
-    const o = j as Record<string, unknown>;
-    if (typeof o.name !== 'string' || !Number.isSafeInteger(o.threshold) || !Number.isSafeInteger(o.replicas)) {
-      throw new KeyFileError('key set needs name, threshold, replicas');
-    }
-    if (!Array.isArray(o.publicKeyShares) || !Array.isArray(o.commitments)) throw new KeyFileError('key set needs publicKeyShares and commitments arrays');
-    const ks: PublicKeySet = Object.freeze({
-      name: o.name,
-      threshold: o.threshold as number,
-      replicas: o.replicas as number,
-      groupPublicKey: fromHex(o.groupPublicKey, 96, 'groupPublicKey'),
-      publicKeyShares: Object.freeze(o.publicKeyShares.map((h, k) => fromHex(h, 96, `publicKeyShares[${k}]`))),
-      commitments: Object.freeze(o.commitments.map((h, k) => fromHex(h, 96, `commitments[${k}]`))),
-    });
-    validatePublicKeySet(ks, checkShares);
-    return ks;
-  } catch (e) {
-    if (e instanceof KeyFileError) throw e;
-    if (e instanceof CryptoError) throw new KeyFileError(`invalid key set: ${e.message}`, { cause: e });
-    throw e;
-  }
 }
 
 /** Options of {@link writeKeyFiles}. */
@@ -164,7 +115,7 @@ export async function writeKeyFiles(
   }
 }
 
-async function readJson(path: string, format: string): Promise<Record<string, unknown>> {
+async function readJson(path: string, format: 'cart-public-keys' | 'cart-secret-keys'): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -177,20 +128,7 @@ async function readJson(path: string, format: string): Promise<Record<string, un
   } catch (e) {
     throw new KeyFileError(`${path}: not JSON`, { cause: e });
   }
-  if (j === null || typeof j !== 'object') throw new KeyFileError(`${path}: not a JSON object`);
-  const o = j as Record<string, unknown>;
-  if (o.format !== format) throw new KeyFileError(`${path}: format is ${JSON.stringify(o.format)}, expected ${format}`);
-  if (o.version !== SUITE_VERSION) throw new KeyFileError(`${path}: unsupported version ${JSON.stringify(o.version)} (supported: ${SUITE_VERSION})`);
-  if (o.ciphersuite !== CIPHERSUITE) throw new KeyFileError(`${path}: unsupported ciphersuite ${JSON.stringify(o.ciphersuite)}`);
-  return o;
-}
-
-function parseKeySets(path: string, o: Record<string, unknown>): PublicKeySet[] {
-  if (!Array.isArray(o.keySets) || o.keySets.length === 0) throw new KeyFileError(`${path}: no keySets`);
-  const sets = o.keySets.map((k) => publicKeySetFromJson(k));
-  const names = new Set(sets.map((s) => s.name));
-  if (names.size !== sets.length) throw new KeyFileError(`${path}: duplicate key set names`);
-  return sets;
+  return checkKeyFileHeader(j, format, path);
 }
 
 /**
@@ -241,3 +179,5 @@ export async function loadSecretKeyFile(path: string): Promise<{ replica: number
   }
   return { replica: replica as number, shares, publicKeySets };
 }
+
+export { publicKeySetFromJson, publicKeySetToJson, parsePublicKeyFile, type PublicKeySetJson } from './keyset-json.ts';

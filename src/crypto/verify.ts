@@ -18,6 +18,7 @@ export { MerkleTree, merkleRoot, verifyMerkleProof, leafHash, nodeHash, type Mer
 export { CIPHERSUITE, CIPHERSUITE_IDS, H2C_SUITE, PUBLIC_KEY_BYTES, SIGNATURE_BYTES, domainSeparationTag, isDomain } from './suite.ts';
 export { fromHex, toHex, bytesEqual } from './encoding.ts';
 export * from './errors.ts';
+export { parsePublicKeyFile, publicKeySetFromJson, publicKeySetToJson, type PublicKeySetJson } from './keyset-json.ts';
 
 let verifier: GenericThresholdBls<unknown, unknown> | undefined;
 function get(): GenericThresholdBls<unknown, unknown> {

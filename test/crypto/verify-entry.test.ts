@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { dealKeySets, loadThresholdBls } from '../../src/crypto/index.ts';
-import { checkPublicKey, checkSignature, InfinityPointError, InvalidPointError, verifyMerkleProof, MerkleTree, verifySignature, batchVerifySignatures } from '../../src/crypto/verify.ts';
+import { checkPublicKey, checkSignature, InfinityPointError, InvalidPointError, KeyFileError, verifyMerkleProof, MerkleTree, verifySignature, batchVerifySignatures, parsePublicKeyFile, publicKeySetToJson } from '../../src/crypto/verify.ts';
+import { CIPHERSUITE } from '../../src/crypto/suite.ts';
 import { enc, g1OffSubgroup, infinity } from './helpers.ts';
 
 /** All module specifiers reachable from `entry` through relative imports (static `import`/`export ... from`). */
@@ -59,4 +60,16 @@ test('verify.ts accepts mcl-produced group signatures and rejects bad ones', asy
   checkSignature(sig);
   assert.throws(() => checkPublicKey(infinity(96)), InfinityPointError);
   assert.throws(() => checkSignature(g1OffSubgroup()), InvalidPointError);
+});
+
+test('verify.ts parses and validates a public key file from its text (browser path)', () => {
+  const { publicKeySets } = dealKeySets(4, [{ name: 'ordered', threshold: 2 }]);
+  const file = { format: 'cart-public-keys', version: 1, ciphersuite: CIPHERSUITE, keySets: publicKeySets.map(publicKeySetToJson) };
+  const parsed = parsePublicKeyFile(JSON.stringify(file));
+  assert.deepEqual(parsed[0]!.groupPublicKey, publicKeySets[0]!.groupPublicKey);
+  const tampered = structuredClone(file);
+  tampered.keySets[0]!.publicKeyShares[1] = tampered.keySets[0]!.publicKeyShares[2]!;
+  assert.throws(() => parsePublicKeyFile(tampered), KeyFileError);
+  assert.throws(() => parsePublicKeyFile('{'), KeyFileError);
+  assert.throws(() => parsePublicKeyFile({ ...file, format: 'x' }), KeyFileError);
 });
