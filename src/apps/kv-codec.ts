@@ -94,6 +94,8 @@ export interface KvLimits {
    * larger ones yield a `limit-exceeded` error result. Default 1 MiB (CART's wire limit).
    */
   readonly maxResultBytes: number;
+  /** Most records over all tables; inserts of new keys beyond it are refused. Default 1 000 000. */
+  readonly maxRecords: number;
 }
 
 /** The default {@link KvLimits}. */
@@ -106,6 +108,7 @@ export const DEFAULT_KV_LIMITS: KvLimits = Object.freeze({
   maxScanCount: 1000,
   maxOperationBytes: 4 << 20,
   maxResultBytes: 1 << 20,
+  maxRecords: 1_000_000,
 });
 
 const OPCODES: Record<KvOperationType, number> = {

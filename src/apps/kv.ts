@@ -88,6 +88,7 @@ export class KvStore implements Application {
   readonly name = 'kv';
   readonly limits: KvLimits;
   private tables = new Map<string, Table>();
+  private records = 0;
 
   constructor(options: KvStoreOptions = {}) {
     this.limits = kvLimits(options.limits);
@@ -95,9 +96,7 @@ export class KvStore implements Application {
 
   /** Number of records over all tables. */
   get size(): number {
-    let n = 0;
-    for (const t of this.tables.values()) n += t.keys.length;
-    return n;
+    return this.records;
   }
 
   /** Execute an ordered operation; returns an encoded {@link KvResult}. Never throws. */
@@ -157,11 +156,17 @@ export class KvStore implements Application {
       }
       case 'insert': {
         let t = this.tables.get(op.table);
+        if (this.records >= this.limits.maxRecords && t?.records.has(op.key) !== true) {
+          return limitError(`store holds the maximum of ${this.limits.maxRecords} records`);
+        }
         if (t === undefined) {
           t = { keys: [], records: new Map() };
           this.tables.set(op.table, t);
         }
-        if (!t.records.has(op.key)) t.keys.splice(lowerBound(t.keys, op.key), 0, op.key);
+        if (!t.records.has(op.key)) {
+          t.keys.splice(lowerBound(t.keys, op.key), 0, op.key);
+          this.records++;
+        }
         t.records.set(op.key, new Map(Object.entries(op.values)));
         return { type: 'ok' };
       }
@@ -169,6 +174,7 @@ export class KvStore implements Application {
         const t = this.tables.get(op.table);
         if (t === undefined || !t.records.delete(op.key)) return { type: 'notFound' };
         t.keys.splice(lowerBound(t.keys, op.key), 1);
+        this.records--;
         if (t.keys.length === 0) this.tables.delete(op.table);
         return { type: 'ok' };
       }
@@ -247,7 +253,10 @@ export class KvStore implements Application {
       tables.set(name, t);
     }
     r.end();
+    let records = 0;
+    for (const t of tables.values()) records += t.keys.length;
     this.tables = tables;
+    this.records = records;
   }
 }
 

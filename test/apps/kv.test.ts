@@ -266,3 +266,19 @@ test('kv: results over maxResultBytes are refused with limit-exceeded (and rmw d
   const after = run(s, { type: 'read', table: T, key: 'huge', fields: ['g'] });
   assert.deepEqual(after, { type: 'record', record: {} });
 });
+
+test('kv: maxRecords bounds the state; replacing or deleting still works at the limit; restore recounts', () => {
+  const s = new KvStore({ limits: { maxRecords: 2 } });
+  assert.deepEqual(run(s, { type: 'insert', table: T, key: 'a', values: {} }), { type: 'ok' });
+  assert.deepEqual(run(s, { type: 'insert', table: 't2', key: 'b', values: {} }), { type: 'ok' });
+  const r = run(s, { type: 'insert', table: T, key: 'c', values: {} });
+  assert.deepEqual(r.type === 'error' && r.code, 'limit-exceeded');
+  assert.deepEqual(run(s, { type: 'insert', table: T, key: 'a', values: rec({ x: '1' }) }), { type: 'ok' });
+  assert.equal(s.size, 2);
+  const snap = s.snapshot();
+  assert.deepEqual(run(s, { type: 'delete', table: T, key: 'a' }), { type: 'ok' });
+  assert.deepEqual(run(s, { type: 'insert', table: T, key: 'c', values: {} }), { type: 'ok' });
+  s.restore(snap);
+  assert.equal(s.size, 2);
+  assert.equal(run(s, { type: 'insert', table: T, key: 'd', values: {} }).type, 'error');
+});
