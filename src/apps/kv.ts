@@ -237,12 +237,15 @@ export class KvStore implements Application {
     const tables = new Map<string, Table>();
     const tableCount = r.varint(0xffffffff, 'table count');
     let prevName: string | undefined;
+    let total = 0;
     for (let i = 0; i < tableCount; i++) {
       const name = r.string(l.maxTableBytes, 'table name');
       if (prevName !== undefined && compareUtf8(prevName, name) >= 0) throw new DecodeError('snapshot tables not strictly ascending');
       prevName = name;
-      const n = r.varint(0xffffffff, 'record count');
+      const n = r.varint(l.maxRecords, 'record count');
       if (n === 0) throw new DecodeError('snapshot holds an empty table');
+      total += n;
+      if (total > l.maxRecords) throw new DecodeError(`snapshot holds more than ${l.maxRecords} records`);
       const t: Table = { keys: [], records: new Map() };
       for (let k = 0; k < n; k++) {
         const key = r.string(l.maxKeyBytes, 'key');
@@ -253,10 +256,8 @@ export class KvStore implements Application {
       tables.set(name, t);
     }
     r.end();
-    let records = 0;
-    for (const t of tables.values()) records += t.keys.length;
     this.tables = tables;
-    this.records = records;
+    this.records = total;
   }
 }
 

@@ -281,4 +281,5 @@ test('kv: maxRecords bounds the state; replacing or deleting still works at the 
   s.restore(snap);
   assert.equal(s.size, 2);
   assert.equal(run(s, { type: 'insert', table: T, key: 'd', values: {} }).type, 'error');
+  assert.throws(() => new KvStore({ limits: { maxRecords: 1 } }).restore(snap), /more than 1 records|exceeds 1/);
 });
