@@ -2,10 +2,9 @@
  * CART over etcd: a {@link ConsensusAdapter} that uses an etcd cluster (Raft) as the ordering
  * protocol.
  *
- * - **Submit** (BFT client handler side): requests are queued and appended to the log as one etcd
- *   `Put` of key `<prefix>log/<replicaId>` whose value is a batch of requests (see `codec.ts`);
- *   up to `maxInFlight` puts are outstanding, the queue coalesces while they are. A put committed
- *   by Raft = the requests are ordered; `submit` then resolves.
+ * - **Submit** (BFT client handler side): requests are appended to the log as etcd `Put`s of key
+ *   `<prefix>log/<replicaId>` whose value is a batch of requests (`appender.ts`, `codec.ts`);
+ *   `submit` resolves once Raft committed the put, i.e. the request is ordered.
  * - **Deliver** (application proxy side): every CART replica watches `<prefix>log/` from its last
  *   applied revision + 1 and delivers, per etcd revision, one {@link OrderedBatch} with
  *   `sequence` = the revision. Revisions are totally ordered and identical for all watchers, so
@@ -25,7 +24,8 @@
  */
 import { Etcd3, type IWatchResponse } from 'etcd3';
 import type { AdapterEvent, ApplicationProxy, ConsensusAdapter, OrderedBatch } from '../adapter.ts';
-import { decodeLogEntry, encodeLogEntry } from './codec.ts';
+import { decodeLogEntry } from './codec.ts';
+import { LogAppender } from './appender.ts';
 import { EtcdCheckpointStore, type StableCheckpoint } from './checkpoints.ts';
 import {
   EtcdAdapterStoppedError,
@@ -37,67 +37,9 @@ import {
 import { checkpointPath, loadLocalCheckpoint, saveLocalCheckpoint } from './local-state.ts';
 import { prefixRangeEnd, ResumableWatch } from './watch.ts';
 import { backoffDelay } from '../../net/backoff.ts';
+import type { EtcdAdapterOptions, EtcdAdapterStats } from './options.ts';
 
-/** Options of {@link createEtcdAdapter}. */
-export interface EtcdAdapterOptions {
-  /** etcd client URLs, e.g. `['http://127.0.0.1:2379', ...]` (any subset of the members works). */
-  readonly endpoints: readonly string[];
-  /** This CART replica's index (names its log key and its checkpoint votes). */
-  readonly replicaId: number;
-  /** Key prefix of this CART deployment in etcd. Default `"cart/"`. */
-  readonly prefix?: string;
-  /** Folder for this replica's local checkpoint file; without it, a restart replays from etcd. */
-  readonly stateDir?: string;
-  /** Checkpoint whenever a batch's revision crosses a multiple of this. Default 1000 revisions. */
-  readonly checkpointInterval?: number;
-  /** Matching checkpoint digests needed to restore from etcd (CART: f+1). Default 1. */
-  readonly snapshotQuorum?: number;
-  /** Compact etcd's history at stable checkpoints (the etcd cluster is CART's alone). Default true. */
-  readonly compact?: boolean;
-  /**
-   * Revisions of history kept below the newest stable checkpoint when compacting, so replicas a
-   * little behind catch up by replay instead of state transfer. Default `checkpointInterval`.
-   */
-  readonly retainRevisions?: number;
-  /** Largest accepted request in bytes. Default 1 MiB − 16 (etcd's default request limit is 1.5 MiB). */
-  readonly maxRequestBytes?: number;
-  /** Largest log entry (a batch of requests) in bytes. Default 1 MiB. */
-  readonly maxBatchBytes?: number;
-  /** Concurrent log appends. Default 8. */
-  readonly maxInFlight?: number;
-  /** Deadline of each etcd unary call, in ms. Default 5000. */
-  readonly callTimeoutMs?: number;
-  /** Snapshot chunk size in etcd, bytes. Default 512 KiB. */
-  readonly chunkBytes?: number;
-  /** Uniform [0,1) source for retry jitter (injected). Default `Math.random`. */
-  readonly random?: () => number;
-}
-
-/** Counters of one etcd adapter (for metrics and tests). */
-export interface EtcdAdapterStats {
-  /** Revision of the last delivered batch or restored checkpoint (0 = nothing yet). */
-  appliedSequence: bigint;
-  batchesDelivered: number;
-  requestsDelivered: number;
-  /** Log entries that did not decode (dropped). */
-  malformedEntries: number;
-  /** Events at or below the applied revision (re-sent after a reconnect; dropped). */
-  duplicateEvents: number;
-  logAppends: number;
-  failedAppends: number;
-  watchConnects: number;
-  watchErrors: number;
-  /** Times the needed revision was found compacted. */
-  compactionsHit: number;
-  /** Snapshots restored from etcd (state transfers). */
-  stateTransfers: number;
-  /** Checkpoints taken / published to etcd / stable checkpoints collected. */
-  checkpointsTaken: number;
-  checkpointsPublished: number;
-  garbageCollections: number;
-  /** Whether the start restored a local checkpoint. */
-  restoredLocal: boolean;
-}
+export type { EtcdAdapterOptions, EtcdAdapterStats } from './options.ts';
 
 /**
  * Create an etcd-backed consensus adapter for one CART replica (not started; call `start`).
@@ -105,12 +47,6 @@ export interface EtcdAdapterStats {
  */
 export function createEtcdAdapter(options: EtcdAdapterOptions): EtcdAdapter {
   return new EtcdAdapter(options);
-}
-
-interface Pending {
-  readonly bytes: Uint8Array;
-  readonly resolve: () => void;
-  readonly reject: (e: Error) => void;
 }
 
 /** See the module comment. Create with {@link createEtcdAdapter}. */
@@ -128,9 +64,7 @@ export class EtcdAdapter implements ConsensusAdapter {
   private state: 'new' | 'running' | 'stopped' = 'new';
   private applied = 0n;
   private failed = false;
-  private pending: Pending[] = [];
-  private flushScheduled = false;
-  private inFlight = 0;
+  private appender: LogAppender | undefined;
   private nextCheckpoint: { sequence: bigint; snapshot: Uint8Array } | undefined;
   private publisher: Promise<void> | undefined;
   private recovering: Promise<void> | undefined;
@@ -157,7 +91,13 @@ export class EtcdAdapter implements ConsensusAdapter {
 
   /** Counters (a copy). */
   stats(): EtcdAdapterStats {
-    return { ...this.counters, appliedSequence: this.applied, watchConnects: this.watch?.connects ?? 0 };
+    return {
+      ...this.counters,
+      appliedSequence: this.applied,
+      watchConnects: this.watch?.connects ?? 0,
+      logAppends: this.appender?.appends ?? 0,
+      failedAppends: this.appender?.failedAppends ?? 0,
+    };
   }
 
   onEvent(listener: (event: AdapterEvent) => void): void {
@@ -194,6 +134,11 @@ export class EtcdAdapter implements ConsensusAdapter {
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
     });
     this.client = client;
+    this.appender = new LogAppender(client, {
+      key: this.logKey,
+      maxBatchBytes: this.maxBatchBytes,
+      maxInFlight: this.options.maxInFlight ?? 8,
+    });
     this.store = new EtcdCheckpointStore(client, {
       prefix: this.prefix,
       replicaId: this.options.replicaId,
@@ -255,54 +200,13 @@ export class EtcdAdapter implements ConsensusAdapter {
    * @throws {EtcdSubmitError} if the append failed (outcome ambiguous; CART deduplicates)
    */
   submit(request: Uint8Array): Promise<void> {
-    if (this.state !== 'running') return Promise.reject(new EtcdAdapterStoppedError(this.options.replicaId));
+    if (this.state !== 'running' || this.appender === undefined) {
+      return Promise.reject(new EtcdAdapterStoppedError(this.options.replicaId));
+    }
     if (request.length > this.maxRequestBytes) {
       return Promise.reject(new EtcdRequestTooLargeError(request.length, this.maxRequestBytes));
     }
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ bytes: request, resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        queueMicrotask(() => {
-          this.flushScheduled = false;
-          this.flush();
-        });
-      }
-    });
-  }
-
-  private flush(): void {
-    const client = this.client;
-    if (client === undefined || this.state !== 'running') return;
-    while (this.inFlight < (this.options.maxInFlight ?? 8) && this.pending.length > 0) {
-      const batch: Pending[] = [];
-      let size = 5;
-      while (this.pending.length > 0 && (batch.length === 0 || size + 4 + this.pending[0]!.bytes.length <= this.maxBatchBytes)) {
-        const p = this.pending.shift()!;
-        size += 4 + p.bytes.length;
-        batch.push(p);
-      }
-      this.inFlight++;
-      client
-        .put(this.logKey)
-        .value(encodeLogEntry(batch.map((p) => p.bytes)))
-        .exec()
-        .then(
-          () => {
-            this.counters.logAppends++;
-            for (const p of batch) p.resolve();
-          },
-          (e: unknown) => {
-            this.counters.failedAppends++;
-            const err = new EtcdSubmitError(`appending to the etcd log failed: ${asError(e).message}`, { cause: e });
-            for (const p of batch) p.reject(err);
-          },
-        )
-        .finally(() => {
-          this.inFlight--;
-          this.flush();
-        });
-    }
+    return this.appender.append(request);
   }
 
   /** Deliver the events of one watch response, one batch per revision, in revision order. */
@@ -442,8 +346,7 @@ export class EtcdAdapter implements ConsensusAdapter {
     if (this.state === 'stopped') return;
     this.state = 'stopped';
     this.watch?.stop();
-    const err = new EtcdAdapterStoppedError(this.options.replicaId);
-    for (const p of this.pending.splice(0)) p.reject(err);
+    this.appender?.close(new EtcdAdapterStoppedError(this.options.replicaId));
     await Promise.allSettled([this.publisher, this.recovering]);
     this.client?.close();
   }
