@@ -101,17 +101,25 @@ export async function runReplica(argv: string[]): Promise<void> {
     .requiredOption('--id <n>', 'replica id', (v) => Number.parseInt(v, 10))
     .requiredOption('--key <file>', 'this replica\'s private key file (base64 PKCS#8 Ed25519)')
     .option('--announce', 'print bound ports, then read peer ports as one JSON line from stdin')
+    .option('--peer-port <port>', 'override the configured peer port (0 = any free port)', (v) => Number.parseInt(v, 10))
+    .option('--client-port <port>', 'override the configured client port (0 = any free port)', (v) => Number.parseInt(v, 10))
     .option('--log-level <level>', 'pino log level (stderr)', 'warn')
     .option('--status-ms <ms>', 'print a status JSON line (view, executed, drops) every <ms> ms; 0 = off', (v) => Number.parseInt(v, 10), 0)
     .parse(argv)
-    .opts<{ config: string; id: number; key: string; announce?: boolean; logLevel: string; statusMs: number }>();
+    .opts<{ config: string; id: number; key: string; announce?: boolean; peerPort?: number; clientPort?: number; logLevel: string; statusMs: number }>();
 
   const log = pino({ level: opts.logLevel, base: { replica: opts.id } }, pino.destination(2));
   const cluster = loadClusterConfig(opts.config);
   const me = cluster.replicas[opts.id];
   if (!me) throw new Error(`replica id ${opts.id} not in the config`);
   const identity = importIdentityPrivateKey(loadPrivateKeyFile(opts.key));
-  const peers = new TcpPeerNetwork({ self: opts.id, identity, peers: peerAddresses(cluster), logger: log });
+  const peers = new TcpPeerNetwork({
+    self: opts.id,
+    identity,
+    peers: peerAddresses(cluster),
+    logger: log,
+    ...(opts.peerPort !== undefined ? { listenPort: opts.peerPort } : {}),
+  });
   const app = new CounterApp();
   const auth = new Ed25519Authenticator({
     privateKey: identity,
@@ -122,7 +130,7 @@ export async function runReplica(argv: string[]): Promise<void> {
   const core = new PbftReplica(opts.id, protocolConfig(cluster), app, auth, {
     onDrop: (reason, detail) => log.debug({ reason, detail }, 'pbft input dropped'),
   });
-  const node = new PbftNode({ id: opts.id, core, peers, clientHost: me.host, clientPort: me.clientPort, logger: log });
+  const node = new PbftNode({ id: opts.id, core, peers, clientHost: me.host, clientPort: opts.clientPort ?? me.clientPort, logger: log });
 
   let stopping = false;
   const stop = (): void => {
