@@ -21,6 +21,9 @@ export interface ReplicaStatus {
   view: string;
   lastExecuted: string;
   requestsExecuted: number;
+  batchesExecuted: number;
+  viewChanges: number;
+  stateTransfers: number;
   pbftDropped: Record<string, number>;
   netDropped: Record<string, number>;
   node: { clientConnections: number; clientFrames: number; repliesSent: number; repliesUnroutable: number; coreErrors: number };
