@@ -7,7 +7,7 @@
  * A run is a pure function of its {@link PbftSimOptions}: a failing seed is replayed by
  * calling {@link runPbftSimulation} with the same options (printed in `result.replay`).
  */
-import type { PbftApplication, PbftConfig, PbftMetrics, ReplicaOutput } from './api.ts';
+import type { PbftConfig, PbftMetrics, ReplicaOutput } from './api.ts';
 import { defaultPbftConfig } from './api.ts';
 import { Ed25519Authenticator, Ed25519ClientSigner, SimAuthenticator, ed25519FromSeed } from './auth.ts';
 import type { Authenticator, ClientSigner } from './api.ts';
@@ -15,6 +15,9 @@ import { PbftClientCore } from './client-core.ts';
 import { batchDigest, decodeMessage, encodeMessage, sha256, signedBytes, toHex } from './codec.ts';
 import type { PrePrepareMsg } from './messages.ts';
 import { PbftReplica } from './replica.ts';
+import { HashChainApp } from './sim-app.ts';
+
+export { HashChainApp } from './sim-app.ts';
 import { RELIABLE, SimNetwork, type LinkFaults, type NetworkStats } from '../../sim/network.ts';
 import { SimRandom } from '../../sim/rng.ts';
 import { Scheduler, SimTimers } from '../../sim/scheduler.ts';
@@ -83,44 +86,6 @@ export interface PbftSimResult {
   readonly peakLogSize: number;
   /** How to replay this exact run. */
   readonly replay: string;
-}
-
-/** Deterministic test application: a hash chain over executed payloads, exactly-once checked. */
-export class HashChainApp implements PbftApplication {
-  private chain: Uint8Array = new Uint8Array(32);
-  private executed = new Set<string>();
-  /** Problems found (a payload executed twice). */
-  readonly violations: string[] = [];
-  constructor(private readonly onExecute?: (seq: bigint, payloads: readonly Uint8Array[], results: readonly Uint8Array[]) => void) {}
-  executeBatch(sequence: bigint, requests: readonly Uint8Array[]): Uint8Array[] {
-    const results: Uint8Array[] = [];
-    for (const p of requests) {
-      const key = toHex(p);
-      if (this.executed.has(key)) this.violations.push(`payload ${key} executed twice (seq ${sequence})`);
-      this.executed.add(key);
-      const buf = new Uint8Array(32 + p.length);
-      buf.set(this.chain);
-      buf.set(p, 32);
-      this.chain = sha256(buf);
-      results.push(this.chain.slice(0, 8));
-    }
-    this.onExecute?.(sequence, requests, results);
-    return results;
-  }
-  snapshot(): Uint8Array {
-    const keys = [...this.executed].sort().join(',');
-    const body = new TextEncoder().encode(keys);
-    const out = new Uint8Array(32 + body.length);
-    out.set(this.chain);
-    out.set(body, 32);
-    return out;
-  }
-  restore(snapshot: Uint8Array): void {
-    if (snapshot.length < 32) throw new Error('snapshot too short');
-    const keys = new TextDecoder().decode(snapshot.subarray(32));
-    this.chain = snapshot.slice(0, 32);
-    this.executed = new Set(keys.length ? keys.split(',') : []);
-  }
 }
 
 const CLIENT_BASE = 1000;
