@@ -48,6 +48,11 @@ export interface CartClientOptions {
   readonly firstRequestId?: bigint;
   /** Index (0-based into `replicas`) of the first contact replica (default 0). */
   readonly contact?: number;
+  /**
+   * Use the unordered read-only path for `invokeReadOnly` (default: true when the 'readonly'
+   * key set is known). Otherwise read-only invocations are ordered.
+   */
+  readonly readOnlyPath?: boolean;
   /** Transport (default: Node TCP). */
   readonly transport?: ClientTransport;
   /** BLS verifier (default: pure-JS pairing from src/crypto/verify.ts). */
@@ -67,6 +72,9 @@ export interface CartClientStats {
   rejected: Record<ReplyRejectReason | 'error-notice' | 'late', number>;
   /** Switches to another replica. */
   failovers: number;
+  /** Read-only invocations answered on the read-only path / re-issued as ordered. */
+  readOnlyVerified: number;
+  readOnlyFallbacks: number;
   /** Attempts that timed out. */
   timeouts: number;
   /** BLS pairing checks performed, and replies verified from the root cache. */
@@ -79,6 +87,8 @@ interface Pending {
   readonly operationDigest: Uint8Array;
   readonly frame: Uint8Array;
   readonly keySet: string;
+  readonly readOnly: boolean;
+  readonly queued: Queued;
   readonly resolve: (result: Uint8Array) => void;
   readonly reject: (err: Error) => void;
   target: number;
@@ -111,6 +121,7 @@ export class CartClient {
   private readonly queue: Queued[] = [];
   private nextId: bigint;
   private contact: number;
+  private readonly readOnlyPath: boolean;
   private closed = false;
   private readonly counters: CartClientStats = {
     invoked: 0,
@@ -118,6 +129,8 @@ export class CartClient {
     failed: 0,
     rejected: { malformed: 0, 'unknown-request': 0, 'wrong-client': 0, 'wrong-key-set': 0, 'bad-proof': 0, 'bad-signature': 0, 'error-notice': 0, late: 0 },
     failovers: 0,
+    readOnlyVerified: 0,
+    readOnlyFallbacks: 0,
     timeouts: 0,
     pairingChecks: 0,
     cacheHits: 0,
@@ -136,6 +149,7 @@ export class CartClient {
     if (options.groupPublicKey) keys.set(ORDERED_KEY_SET, options.groupPublicKey);
     if (!keys.has(ORDERED_KEY_SET)) throw new ClientConfigError(`the '${ORDERED_KEY_SET}' group public key is required`);
     this.replyVerifier = new ReplyVerifier(keys, options.verifier ?? defaultSignatureVerifier);
+    this.readOnlyPath = (options.readOnlyPath ?? true) && keys.has(READONLY_KEY_SET);
     this.identity = options.identity ?? createClientIdentity();
     this.clientId = this.identity.clientId;
     this.timeoutMs = options.timeoutMs ?? 2000;
@@ -158,12 +172,16 @@ export class CartClient {
   }
 
   /**
-   * Invoke a read-only operation. Currently ordered like {@link invoke} (the reply is signed by
-   * the 'ordered' key set); the seam for issue 5's unordered read-only path (key set 'readonly',
-   * t = 2f+1, fallback to ordered on disagreement) is {@link dispatch}'s `readOnly` flag.
+   * Invoke a read-only operation. With the read-only path (default when the 'readonly' key set
+   * is known) it is executed without ordering by the replicas and the reply is signed under the
+   * 'readonly' key set (t = 2f+1); if that fails in any way (no 2f+1 matching results, timeout,
+   * an operation that is not read-only, a bad reply) the client re-issues it as an ordered
+   * invocation with a new request id. The result reflects a committed state held by at least
+   * f+1 correct replicas (not linearizable; see docs/protocol.md §4.4).
+   * @throws as {@link invoke}
    */
   invokeReadOnly(operation: Uint8Array): Promise<Uint8Array> {
-    return this.enqueue(operation, false /* readOnly path of issue 5 not enabled yet */);
+    return this.enqueue(operation, this.readOnlyPath);
   }
 
   /** Invocations in flight plus queued. */
@@ -218,8 +236,11 @@ export class CartClient {
       operationDigest: digest(q.operation),
       frame,
       keySet: q.readOnly ? READONLY_KEY_SET : ORDERED_KEY_SET,
+      readOnly: q.readOnly,
+      queued: q,
       resolve: (r) => {
         this.counters.verified++;
+        if (q.readOnly) this.counters.readOnlyVerified++;
         q.resolve(r);
       },
       reject: (e) => {
@@ -252,6 +273,14 @@ export class CartClient {
   /** Move `p` to the next replica after `failed`; give up after `maxAttempts`. */
   private failover(p: Pending, failed: number, timedOut = false): void {
     if (this.pending.get(p.requestId) !== p || p.target !== failed) return;
+    if (p.readOnly) {
+      // read-only path failed: re-issue as an ordered invocation (new request id)
+      this.counters.readOnlyFallbacks++;
+      if (p.timer) clearTimeout(p.timer);
+      this.pending.delete(p.requestId);
+      if (!this.closed) this.dispatch({ ...p.queued, readOnly: false });
+      return;
+    }
     if (p.attempts >= this.maxAttempts) {
       this.finish(p);
       const msg = `no verified reply for request ${p.requestId} after ${p.attempts} attempts`;
@@ -307,7 +336,7 @@ export class CartClient {
     let who = p.errors.get(e.code);
     if (!who) p.errors.set(e.code, (who = new Set()));
     who.add(from);
-    if (who.size >= this.f + 1 && e.code !== ErrorCode.OVERLOADED && e.code !== ErrorCode.UNAVAILABLE) {
+    if (who.size >= this.f + 1 && e.code !== ErrorCode.OVERLOADED && e.code !== ErrorCode.UNAVAILABLE && e.code !== ErrorCode.READ_ONLY_FAILED) {
       this.finish(p);
       p.reject(new RequestRejectedError(e.code, `${who.size} replicas rejected request ${p.requestId}: ${e.message}`));
       return;

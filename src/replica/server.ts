@@ -26,13 +26,15 @@ import {
   encodeClientFrame,
   encodePeerFrame,
   encodeReplicaFrame,
+  type CartReply,
   type CartRequest,
   type ErrorCodeValue,
   type PeerMessage,
   type WireLimits,
 } from '../wire/codec.ts';
 import { WireError } from '../wire/errors.ts';
-import { ORDERED_KEY_SET, toHex } from '../wire/digest.ts';
+import { ORDERED_KEY_SET, READONLY_KEY_SET, toHex } from '../wire/digest.ts';
+import { ReadOnlyCoordinator, readOnlyKey } from './read-only.ts';
 import { CartApplicationProxy, type ExecutedBatch } from './app-proxy.ts';
 import { RequestVerifier } from './request-verifier.ts';
 import { ShareExchange, type ByzantineOptions, type SignedBatch } from './share-exchange.ts';
@@ -70,6 +72,10 @@ export interface CartReplicaTuning {
   readonly limits?: WireLimits;
   /** Byzantine behaviour for tests and the demo (off by default). */
   readonly byzantine?: ByzantineOptions;
+  /** Serve read-only requests without ordering (needs the 'readonly' key set). Default true. */
+  readonly readOnly?: boolean;
+  /** Read-only coordination timeout, ms (default 1000); then the client is told to order. */
+  readonly readOnlyTimeoutMs?: number;
   /** Millisecond clock (injected for tests). Default Date.now. */
   readonly now?: () => number;
 }
@@ -106,6 +112,8 @@ export interface CartReplica {
   readonly metrics: ReplicaMetrics;
   readonly proxy: CartApplicationProxy;
   readonly exchange: ShareExchange;
+  /** Read-only coordinator; undefined when disabled or without a 'readonly' key share. */
+  readonly readOnly: ReadOnlyCoordinator | undefined;
   /** Stop serving: client endpoint, adapter, share exchange, metrics, network (if started here). Idempotent. */
   close(): Promise<void>;
 }
@@ -161,6 +169,7 @@ class Replica implements CartReplica {
   readonly metrics: ReplicaMetrics;
   readonly proxy: CartApplicationProxy;
   readonly exchange: ShareExchange;
+  readonly readOnly: ReadOnlyCoordinator | undefined;
   address = { host: '127.0.0.1', port: 0 };
   metricsAddress: { host: string; port: number } | undefined;
   private readonly log: Logger;
@@ -222,6 +231,35 @@ class Replica implements CartReplica {
         error: (err, context) => this.log.error({ err: err.message, context }, 'share exchange error'),
       },
     });
+    const roSet = o.keys.publicKeySets.find((k) => k.name === READONLY_KEY_SET);
+    const roShare = o.keys.shares.find((k) => k.keySet === READONLY_KEY_SET);
+    this.readOnly =
+      (this.t.readOnly ?? true) && roSet && roShare && roShare.index === o.index
+        ? new ReadOnlyCoordinator({
+            index: o.index,
+            keySet: roSet,
+            keyShare: roShare,
+            crypto: o.crypto,
+            application: o.application,
+            verifier: this.verifier,
+            limits: this.limits,
+            timeoutMs: this.t.readOnlyTimeoutMs,
+            byzantine: this.t.byzantine,
+            send: (to, msg) => this.send(to, msg),
+            broadcast: (msg) => this.broadcast(msg),
+            onReply: (key, reply) => this.sendReply(key, { ...reply, result: this.t.byzantine?.wrongResults ? corrupt(reply.result) : reply.result, replica: this.index }),
+            onFail: (key) => this.failReadOnly(key),
+            observer: {
+              shareRejected: (_from, reason) => m.sharesRejected.inc({ reason }),
+              misbehaviour: (signer, kind) => {
+                m.misbehaviour.inc({ signer: String(signer), kind });
+                this.log.warn({ signer, kind, path: 'read-only' }, 'replica misbehaviour detected');
+              },
+              combined: () => m.combined.inc(),
+              error: (err, context) => this.log.error({ err: err.message, context }, 'read-only error'),
+            },
+          })
+        : undefined;
     // frames above the wire limit are still read (and answered with TOO_LARGE) up to 2x the limit
     this.server = new FrameServer({ host: o.listen?.host ?? '127.0.0.1', port: o.listen?.port ?? 0, maxFrameBytes: this.limits.maxFrameBytes * 2 });
   }
@@ -263,6 +301,7 @@ class Replica implements CartReplica {
     this.closed = true;
     if (this.sweeper) clearInterval(this.sweeper);
     this.exchange.close();
+    this.readOnly?.close();
     this.o.network.off('message', this.onPeer);
     const tasks: Promise<unknown>[] = [this.server.close(), this.o.adapter.stop()];
     if (this.o.startNetwork ?? true) tasks.push(this.o.network.close());
@@ -304,6 +343,10 @@ class Replica implements CartReplica {
       return;
     }
     const clientHex = toHex(clientId);
+    if (req.readOnly) {
+      this.handleReadOnly(conn, req, clientId, clientHex);
+      return;
+    }
     const key = `${clientHex}:${req.requestId}`;
     const cached = this.proxy.lookup(clientHex, req.requestId);
     if (cached === 'stale') {
@@ -330,6 +373,55 @@ class Replica implements CartReplica {
       this.metrics.requests.inc({ outcome: 'accepted' });
     }
     this.submit(key, req);
+  }
+
+  private handleReadOnly(conn: ServerConnection, req: CartRequest, clientId: Uint8Array, clientHex: string): void {
+    const key = readOnlyKey(clientHex, req.requestId);
+    if (!this.readOnly) {
+      this.metrics.requests.inc({ outcome: 'read-only-disabled' });
+      this.sendError(conn, req.requestId, ErrorCode.READ_ONLY_FAILED, 'read-only path disabled; invoke ordered');
+      return;
+    }
+    if (!this.addWaiter(key, conn)) {
+      this.metrics.requests.inc({ outcome: 'overloaded' });
+      this.sendError(conn, req.requestId, ErrorCode.OVERLOADED, 'too many waiting requests');
+      return;
+    }
+    const started = this.readOnly.start(req, clientId);
+    this.metrics.requests.inc({ outcome: `read-only-${started}` });
+    if (started !== 'started') {
+      this.removeWaiters(key);
+      this.sendError(conn, req.requestId, ErrorCode.READ_ONLY_FAILED, started === 'busy' ? 'too many read-only requests' : 'operation is not read-only; invoke ordered');
+    }
+  }
+
+  private failReadOnly(key: string): void {
+    const ws = this.waiters.get(key);
+    if (!ws) return;
+    const requestId = BigInt(key.slice(key.lastIndexOf(':') + 1));
+    for (const w of ws.values()) this.sendError(w.conn, requestId, ErrorCode.READ_ONLY_FAILED, 'no 2f+1 matching read-only results in time; invoke ordered');
+    this.removeWaiters(key);
+  }
+
+  /** Send a signed reply to every waiter of `key` and forget them. */
+  private sendReply(key: string, reply: CartReply): void {
+    const ws = this.waiters.get(key);
+    if (!ws || this.closed) return;
+    let frame: Uint8Array;
+    try {
+      frame = encodeReplicaFrame({ type: 'reply', reply });
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'cannot encode reply');
+      return;
+    }
+    for (const w of ws.values()) {
+      try {
+        if (w.conn.send(frame)) this.metrics.repliesSent.inc();
+      } catch {
+        /* oversize or closed: the client retransmits elsewhere */
+      }
+    }
+    this.removeWaiters(key);
   }
 
   private submit(key: string, req: CartRequest): void {
@@ -420,38 +512,20 @@ class Replica implements CartReplica {
     const lying = this.t.byzantine?.wrongResults === true;
     batch.replies.forEach((r, i) => {
       const key = `${r.clientHex}:${r.requestId}`;
-      const ws = this.waiters.get(key);
-      if (!ws) return;
-      let frame: Uint8Array;
-      try {
-        frame = encodeReplicaFrame({
-          type: 'reply',
-          reply: {
-            requestId: r.requestId,
-            clientId: r.clientId,
-            result: lying ? corrupt(r.result) : r.result,
-            keySet: batch.keySet,
-            sequence: batch.sequence,
-            root: batch.root,
-            leafIndex: i,
-            leafCount: batch.leaves.length,
-            proof: this.exchange.proof(batch, i),
-            groupSignature: batch.signature!,
-            replica: this.index,
-          },
-        });
-      } catch (e) {
-        this.log.error({ err: (e as Error).message }, 'cannot encode reply');
-        return;
-      }
-      for (const w of ws.values()) {
-        try {
-          if (w.conn.send(frame)) this.metrics.repliesSent.inc();
-        } catch {
-          /* oversize or closed: the client retransmits elsewhere */
-        }
-      }
-      this.removeWaiters(key);
+      if (!this.waiters.has(key)) return;
+      this.sendReply(key, {
+        requestId: r.requestId,
+        clientId: r.clientId,
+        result: lying ? corrupt(r.result) : r.result,
+        keySet: batch.keySet,
+        sequence: batch.sequence,
+        root: batch.root,
+        leafIndex: i,
+        leafCount: batch.leaves.length,
+        proof: this.exchange.proof(batch, i),
+        groupSignature: batch.signature!,
+        replica: this.index,
+      });
     });
   }
 
@@ -499,6 +573,11 @@ class Replica implements CartReplica {
       return;
     }
     try {
+      if (msg.type === 'read-only-request' || msg.type === 'read-only-share') {
+        if (this.readOnly) this.readOnly.onPeerMessage(from + 1, msg);
+        else this.metrics.peerFramesRejected.inc({ reason: 'read-only-disabled' });
+        return;
+      }
       this.exchange.onPeerMessage(from + 1, msg);
     } catch (e) {
       this.log.error({ err: (e as Error).message, from }, 'peer message handling failed');

@@ -234,6 +234,7 @@ export class ShareExchange {
       if (rec?.own && msg.keySet === rec.keySet) this.o.send(from, { type: 'share', share: this.ownShareMessage(rec, rec.own) });
       return;
     }
+    if (msg.type !== 'share') return; // read-only messages are handled by ReadOnlyCoordinator
     const share = msg.share;
     this.o.observer?.shareReceived?.(from);
     if (share.signer !== from) {

@@ -139,7 +139,8 @@ export const CART_DESCRIPTOR = {
                 "BAD_SIGNATURE": 4,
                 "STALE_REQUEST": 5,
                 "OVERLOADED": 6,
-                "UNAVAILABLE": 7
+                "UNAVAILABLE": 7,
+                "READ_ONLY_FAILED": 8
               }
             },
             "Error": {
@@ -167,7 +168,9 @@ export const CART_DESCRIPTOR = {
                 "body": {
                   "oneof": [
                     "share",
-                    "share_request"
+                    "share_request",
+                    "read_only_request",
+                    "read_only_share"
                   ]
                 }
               },
@@ -183,6 +186,14 @@ export const CART_DESCRIPTOR = {
                 "share_request": {
                   "type": "ShareRequest",
                   "id": 3
+                },
+                "read_only_request": {
+                  "type": "ReadOnlyRequest",
+                  "id": 4
+                },
+                "read_only_share": {
+                  "type": "ReadOnlyShare",
+                  "id": 5
                 }
               }
             },
@@ -223,6 +234,38 @@ export const CART_DESCRIPTOR = {
                 "sequence": {
                   "type": "uint64",
                   "id": 2
+                }
+              }
+            },
+            "ReadOnlyRequest": {
+              "fields": {
+                "request": {
+                  "type": "bytes",
+                  "id": 1
+                }
+              }
+            },
+            "ReadOnlyShare": {
+              "fields": {
+                "client_id": {
+                  "type": "bytes",
+                  "id": 1
+                },
+                "request_id": {
+                  "type": "uint64",
+                  "id": 2
+                },
+                "result": {
+                  "type": "bytes",
+                  "id": 3
+                },
+                "signer": {
+                  "type": "uint32",
+                  "id": 4
+                },
+                "signature": {
+                  "type": "bytes",
+                  "id": 5
                 }
               }
             }

@@ -95,6 +95,7 @@ export const ErrorCode = Object.freeze({
   STALE_REQUEST: 5,
   OVERLOADED: 6,
   UNAVAILABLE: 7,
+  READ_ONLY_FAILED: 8,
 } as const);
 /** Numeric value of an {@link ErrorCode}. */
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -122,10 +123,25 @@ export interface ShareMessage {
   readonly signature: Uint8Array;
 }
 
+/** One replica's answer to a relayed read-only request (`cart.v1.ReadOnlyShare`). */
+export interface ReadOnlyShareMessage {
+  /** 32-byte client id. */
+  readonly clientId: Uint8Array;
+  readonly requestId: bigint;
+  readonly result: Uint8Array;
+  /** Signer index 1..n; must equal the authenticated sender. */
+  readonly signer: number;
+  /** Signature share under key set 'readonly'. */
+  readonly signature: Uint8Array;
+}
+
 /** A frame exchanged between replicas. */
 export type PeerMessage =
   | { readonly type: 'share'; readonly share: ShareMessage }
-  | { readonly type: 'share-request'; readonly keySet: string; readonly sequence: bigint };
+  | { readonly type: 'share-request'; readonly keySet: string; readonly sequence: bigint }
+  /** `request` is an encoded ClientFrame (read-only request), decoded by the receiver. */
+  | { readonly type: 'read-only-request'; readonly request: Uint8Array }
+  | { readonly type: 'read-only-share'; readonly share: ReadOnlyShareMessage };
 
 // ------------------------------------------------------------------ protobufjs plumbing
 
@@ -375,6 +391,14 @@ export function encodePeerFrame(msg: PeerMessage, version = PROTOCOL_VERSION): U
       },
     });
   }
+  if (msg.type === 'read-only-request') return encodeTop(T.peer, { version, read_only_request: { request: msg.request } });
+  if (msg.type === 'read-only-share') {
+    const s = msg.share;
+    return encodeTop(T.peer, {
+      version,
+      read_only_share: { client_id: s.clientId, request_id: u64Out(s.requestId, 'request_id'), result: s.result, signer: u32Out(s.signer, 'signer'), signature: s.signature },
+    });
+  }
   return encodeTop(T.peer, { version, share_request: { key_set: msg.keySet, sequence: u64Out(msg.sequence, 'sequence') } });
 }
 
@@ -408,6 +432,27 @@ export function decodePeerFrame(data: Uint8Array, limits: WireLimits = DEFAULT_W
       const keySet = str(r.key_set);
       checkKeySet(keySet, limits);
       return { type: 'share-request', keySet, sequence: u64(r.sequence, 'sequence') };
+    }
+    if (m.read_only_request) {
+      const request = bytes((m.read_only_request as Loose).request);
+      if (request.length === 0) throw new InvalidFieldError('request', 'empty');
+      return { type: 'read-only-request', request };
+    }
+    if (m.read_only_share) {
+      const r = m.read_only_share as Loose;
+      const share: ReadOnlyShareMessage = {
+        clientId: bytes(r.client_id),
+        requestId: u64(r.request_id, 'request_id'),
+        result: bytes(r.result),
+        signer: num(r.signer),
+        signature: bytes(r.signature),
+      };
+      checkLen('client_id', share.clientId, DIGEST_BYTES);
+      checkMax('result', share.result.length, limits.maxResultBytes);
+      if (share.signer < 1) throw new InvalidFieldError('signer', 'must be >= 1');
+      checkMax('signature', share.signature.length, limits.maxBlsSignatureBytes);
+      if (share.signature.length === 0) throw new InvalidFieldError('signature', 'empty');
+      return { type: 'read-only-share', share };
     }
     throw new MalformedFrameError('PeerFrame without a body');
   });

@@ -5,7 +5,7 @@
  */
 import { MemorySequencer } from '../../src/consensus/memory/index.ts';
 import { MemoryHub } from '../../src/net/memory-peer-network.ts';
-import { createCryptoService, dealKeySets, defaultKeySetSpecs, type CryptoService, type PublicKeySet } from '../../src/crypto/index.ts';
+import { createCryptoService, dealKeySets, defaultKeySetSpecs, type CryptoService, type KeyShare, type PublicKeySet } from '../../src/crypto/index.ts';
 import { startCartReplica, type CartReplica, type CartReplicaTuning } from '../../src/replica/index.ts';
 import type { Application } from '../../src/apps/application.ts';
 import type { ConsensusAdapter } from '../../src/consensus/adapter.ts';
@@ -111,6 +111,13 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
       await crypto.close();
     },
   };
+}
+
+/** The key share of replica `index` (1-based) for key set `name`, from the shared dealing. */
+export function dealtShares(index: number, name: string): KeyShare {
+  const s = shared?.keys.shares[index - 1]?.find((k) => k.keySet === name);
+  if (!s) throw new Error(`no dealt share ${name} for replica ${index}`);
+  return s;
 }
 
 /** Poll `cond` every 10 ms until true; throws after `timeoutMs` (bounded wait, no fixed sleep). */
