@@ -163,6 +163,21 @@ test('compaction: a replica whose revisions were compacted restores a stable che
   });
 });
 
+test('a replica catches up over a history larger than the gRPC message limit (fragmented watch responses)', async () => {
+  const proxies = [0, 1].map(() => new RecordingProxy());
+  await withHarness(proxies, { compact: false }, async (h) => {
+    await h.stopReplica(1);
+    const big = 'x'.repeat(200_000);
+    const wanted = ids('big', 30).map((id) => `${id}-${big}`); // 6 MB > gRPC's default 4 MB
+    for (const r of wanted) await h.adapter(0).submit(enc.encode(r));
+    const fresh = new RecordingProxy();
+    proxies[1] = fresh;
+    await h.restart(1, fresh);
+    await waitUntil(() => executedAll(fresh, wanted), WAIT_MS, () => `replica 1 has ${fresh.executed.length}/30`);
+    assertAgreement(proxies);
+  });
+});
+
 test('malformed log entries written into etcd are dropped and counted at every replica, which stay in agreement', async () => {
   const proxies = [0, 1].map(() => new RecordingProxy());
   await withHarness(proxies, { compact: false }, async (h) => {

@@ -132,6 +132,9 @@ export class EtcdAdapter implements ConsensusAdapter {
     const client = new Etcd3({
       hosts: [...this.options.endpoints],
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+      // Snapshot chunks and fragmented watch responses stay below etcd's request limit
+      // (1.5 MiB by default); allow servers configured with larger limits.
+      grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
     });
     this.client = client;
     this.appender = new LogAppender(client, {

@@ -10,10 +10,11 @@
  * the owner. Compaction (`compact_revision` set) is reported separately.
  *
  * etcd guarantees (API guarantees, "Watch"): events are ordered by revision; a revision's events
- * are never split across responses (we do not request `fragment`); watches resume from any
- * uncompacted revision.
+ * are never split across responses unless `fragment` is requested — which we do, so a catch-up
+ * response never exceeds the gRPC message limit, and reassemble (see `onFragment`); watches
+ * resume from any uncompacted revision.
  */
-import type { Etcd3, IWatchResponse, IDuplexStream, IWatchRequest } from 'etcd3';
+import type { Etcd3, IEvent, IWatchResponse, IDuplexStream, IWatchRequest } from 'etcd3';
 import { backoffDelay } from '../../net/backoff.ts';
 
 /** Callbacks of a {@link ResumableWatch}; called synchronously from the stream, never concurrently. */
@@ -57,6 +58,8 @@ export class ResumableWatch {
   private running = false;
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** Events of a revision that may continue in the next fragment. */
+  private carry: IEvent[] = [];
   /** Number of (re)connections made, for metrics. */
   connects = 0;
 
@@ -120,6 +123,7 @@ export class ResumableWatch {
     }
     this.connects++;
     this.stream = stream;
+    this.carry = [];
     const mine = (): boolean => this.stream === stream;
     stream.on('data', (res: IWatchResponse) => {
       if (!mine()) return;
@@ -134,7 +138,7 @@ export class ResumableWatch {
         return;
       }
       if (res.created) this.attempt = 0;
-      if (res.events !== undefined && res.events.length > 0) this.handlers.onEvents(res);
+      this.onFragment(res);
     });
     stream.on('error', (err: Error) => {
       if (mine()) this.scheduleReconnect(err);
@@ -148,7 +152,26 @@ export class ResumableWatch {
         range_end: this.options.rangeEnd,
         start_revision: this.options.nextRevision().toString(),
         filters: ['Nodelete'],
+        fragment: true,
       },
     });
+  }
+
+  /**
+   * With `fragment`, etcd splits a large response (catch-up of many revisions) into messages below
+   * its request size limit, possibly inside one revision. Deliver every complete revision at once
+   * and carry the events of the last (maybe partial) revision over until the final fragment.
+   */
+  private onFragment(res: IWatchResponse): void {
+    const events = [...this.carry, ...(res.events ?? [])];
+    this.carry = [];
+    if (res.fragment && events.length > 0) {
+      const lastRev = events[events.length - 1]!.kv.mod_revision;
+      let cut = events.length;
+      while (cut > 0 && events[cut - 1]!.kv.mod_revision === lastRev) cut--;
+      this.carry = events.slice(cut);
+      events.length = cut;
+    }
+    if (events.length > 0) this.handlers.onEvents({ ...res, events });
   }
 }
