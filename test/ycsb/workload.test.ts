@@ -137,3 +137,33 @@ test('zero records: transactions fail with a clear error instead of looping', ()
   const latest = new CoreWorkload(parseWorkload('recordcount=0\nreadproportion=1\nrequestdistribution=latest'), seededRandom(1));
   assert.throws(() => latest.nextTransaction(), /recordcount is 0/);
 });
+
+test('dataintegrity: deterministic values (YCSB buildDeterministicValue) make every read checkable', () => {
+  const cfg = big('f', [['dataintegrity', 'true'], ['fieldlength', '40']]);
+  const w = new CoreWorkload(cfg, seededRandom(8));
+  const kv = new KvStore();
+  for (const op of w.loadOperations()) kv.execute(encodeKvOperation(op));
+  let checked = 0;
+  for (const t of w.transactions(500)) {
+    const result = decodeKvResult(kv.execute(encodeKvOperation(t.operation)));
+    assert.equal(w.verify(t.operation, result), undefined, `${t.kind}`);
+    checked++;
+  }
+  assert.equal(checked, 500);
+  // a wrong value, a missing field and a wrong result type are all caught
+  const read = { type: 'read' as const, table: 'usertable', key: w.keyName(0) };
+  const good = decodeKvResult(kv.execute(encodeKvOperation(read)));
+  assert.equal(w.verify(read, good), undefined);
+  assert.equal(good.type, 'record');
+  if (good.type !== 'record') return;
+  const tampered = { ...good.record, field3: Uint8Array.from(good.record.field3!).fill(0x41, 0, 1) };
+  assert.match(w.verify(read, { type: 'record', record: tampered })!, /field3 holds an unexpected value/);
+  const { field5: _dropped, ...missing } = good.record;
+  assert.match(w.verify(read, { type: 'record', record: missing })!, /field5 missing/);
+  assert.match(w.verify(read, { type: 'notFound' })!, /expected a record/);
+  // the value format: "key:field:hash..." cut to fieldlength
+  const v = new TextDecoder().decode(good.record.field0);
+  assert.equal(v.length, 40);
+  assert.ok(v.startsWith(`${w.keyName(0)}:field0:`), v);
+  assert.throws(() => parseWorkload('dataintegrity=true\nfieldlengthdistribution=uniform'), /constant/);
+});

@@ -73,6 +73,12 @@ export interface CoreWorkloadConfig {
   readonly exponentialPercentile: number;
   /** `exponential.frac`, default 0.8571428571. */
   readonly exponentialFrac: number;
+  /**
+   * `dataintegrity`, default false: values are derived from key and field name (YCSB's
+   * `buildDeterministicValue`) so that every read result can be checked; needs constant field
+   * lengths.
+   */
+  readonly dataIntegrity: boolean;
   /** All properties as read (including ones CoreWorkload does not use). */
   readonly properties: ReadonlyMap<string, string>;
 }
@@ -165,10 +171,14 @@ export function workloadConfig(props: ReadonlyMap<string, string>, overrides: Re
     hotspotOpnFraction: num(p, 'hotspotopnfraction', 0.8, 0, 1),
     exponentialPercentile: num(p, 'exponential.percentile', 95, Number.MIN_VALUE, 100 - 1e-9),
     exponentialFrac: num(p, 'exponential.frac', 0.8571428571, Number.MIN_VALUE),
+    dataIntegrity: bool(p, 'dataintegrity', false),
     properties: p,
   };
   if (cfg.readProportion + cfg.updateProportion + cfg.insertProportion + cfg.scanProportion + cfg.readModifyWriteProportion <= 0) {
     throw new WorkloadConfigError('readproportion', 'all operation proportions are zero');
+  }
+  if (cfg.dataIntegrity && cfg.fieldLengthDistribution !== 'constant') {
+    throw new WorkloadConfigError('dataintegrity', 'needs fieldlengthdistribution=constant (as in YCSB)');
   }
   if (cfg.minScanLength > cfg.maxScanLength) throw new WorkloadConfigError('minscanlength', `exceeds maxscanlength ${cfg.maxScanLength}`);
   if (cfg.fieldLengthDistribution !== 'constant' && cfg.minFieldLength > cfg.fieldLength) {

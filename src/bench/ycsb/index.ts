@@ -13,7 +13,7 @@ export { parseProperties, PropertiesSyntaxError } from './properties.ts';
 export { seededRandom, type Random } from './random.ts';
 export * from './generators.ts';
 export * from './config.ts';
-export { CoreWorkload, type YcsbTransaction, type YcsbOperationKind } from './workload.ts';
+export { CoreWorkload, deterministicValue, type YcsbTransaction, type YcsbOperationKind } from './workload.ts';
 export {
   runLoadPhase,
   runClosedLoop,

@@ -4,7 +4,7 @@
  * the configured proportions and key distribution), producing operations for the KV store
  * (`src/apps/kv.ts`). Deterministic for a given {@link Random}. Browser-safe.
  */
-import type { KvOperation, KvRecord } from '../../apps/kv-codec.ts';
+import type { KvOperation, KvRecord, KvResult } from '../../apps/kv-codec.ts';
 import type { CoreWorkloadConfig } from './config.ts';
 import {
   AcknowledgedCounterGenerator,
@@ -110,8 +110,12 @@ export class CoreWorkload {
     return 'user' + '0'.repeat(Math.max(0, this.config.zeroPadding - n.length)) + n;
   }
 
-  /** A field value of the configured length: random printable ASCII (like `RandomByteIterator`). */
-  private value(): Uint8Array {
+  /**
+   * A field value of the configured length: random printable ASCII (like `RandomByteIterator`),
+   * or with `dataintegrity` the deterministic value of (key, field).
+   */
+  private value(key: string, field: string): Uint8Array {
+    if (this.config.dataIntegrity) return deterministicValue(key, field, this.config.fieldLength);
     const len = this.fieldLength.nextValue();
     const out = new Uint8Array(len);
     for (let i = 0; i < len; i += 4) {
@@ -125,17 +129,52 @@ export class CoreWorkload {
   }
 
   /** YCSB's `buildValues`: every field. */
-  private allValues(): KvRecord {
-    return Object.fromEntries(this.fieldNames.map((f) => [f, this.value()]));
+  private allValues(key: string): KvRecord {
+    return Object.fromEntries(this.fieldNames.map((f) => [f, this.value(key, f)]));
   }
 
   /** YCSB's `buildSingleValue`: one random field. */
-  private singleValue(): KvRecord {
-    return { [this.fieldNames[this.fieldChooser.nextValue()]!]: this.value() };
+  private singleValue(key: string): KvRecord {
+    const f = this.fieldNames[this.fieldChooser.nextValue()]!;
+    return { [f]: this.value(key, f) };
   }
 
-  private writeValues(): KvRecord {
-    return this.config.writeAllFields ? this.allValues() : this.singleValue();
+  private writeValues(key: string): KvRecord {
+    return this.config.writeAllFields ? this.allValues(key) : this.singleValue(key);
+  }
+
+  /**
+   * With `dataintegrity`, check a result of `transaction` (YCSB's `verifyRow`): every returned
+   * field must hold the deterministic value of its key and name, and the fields asked for must
+   * be present. Returns a description of the first mismatch, or `undefined` if the result is as
+   * expected (always `undefined` without `dataintegrity` or for writes).
+   */
+  verify(operation: KvOperation, result: KvResult): string | undefined {
+    if (!this.config.dataIntegrity) return undefined;
+    const check = (key: string, record: KvRecord, fields: readonly string[] | undefined): string | undefined => {
+      for (const f of fields ?? this.fieldNames) if (record[f] === undefined) return `${key}: field ${f} missing`;
+      for (const [f, v] of Object.entries(record)) {
+        if (!bytesEqual(v, deterministicValue(key, f, this.config.fieldLength))) return `${key}: field ${f} holds an unexpected value`;
+      }
+      return undefined;
+    };
+    switch (operation.type) {
+      case 'read':
+      case 'readModifyWrite':
+        if (result.type !== 'record') return `${operation.key}: expected a record, got ${result.type}`;
+        return check(operation.key, result.record, operation.fields);
+      case 'scan': {
+        if (result.type !== 'records') return `scan ${operation.startKey}: expected records, got ${result.type}`;
+        if (result.records.length > operation.count) return `scan ${operation.startKey}: ${result.records.length} records for count ${operation.count}`;
+        for (const r of result.records) {
+          const bad = check(r.key, r.record, operation.fields);
+          if (bad !== undefined) return bad;
+        }
+        return undefined;
+      }
+      default:
+        return result.type === 'ok' ? undefined : `${operation.type} ${operation.key}: expected ok, got ${result.type}`;
+    }
   }
 
   /** Fields to read: all (undefined), all by name, or one random field. */
@@ -169,7 +208,7 @@ export class CoreWorkload {
     if (this.loaded >= this.config.insertCount) return undefined;
     this.loaded++;
     const key = this.keyName(this.keySequence.nextValue());
-    return { type: 'insert', table: this.config.table, key, values: this.allValues() };
+    return { type: 'insert', table: this.config.table, key, values: this.allValues(key) };
   }
 
   /** All remaining load-phase inserts. */
@@ -188,8 +227,10 @@ export class CoreWorkload {
     switch (kind) {
       case 'read':
         return { kind, complete: done, operation: withFields({ type: 'read', table, key: this.keyName(this.nextKeyNumber()) }, this.readFields()) };
-      case 'update':
-        return { kind, complete: done, operation: { type: 'update', table, key: this.keyName(this.nextKeyNumber()), values: this.writeValues() } };
+      case 'update': {
+        const key = this.keyName(this.nextKeyNumber());
+        return { kind, complete: done, operation: { type: 'update', table, key, values: this.writeValues(key) } };
+      }
       case 'scan': {
         const key = this.keyName(this.nextKeyNumber());
         const count = this.scanLength.nextValue();
@@ -198,16 +239,17 @@ export class CoreWorkload {
       case 'readModifyWrite': {
         const key = this.keyName(this.nextKeyNumber());
         const fields = this.readFields();
-        const values = this.writeValues();
+        const values = this.writeValues(key);
         const op: KvOperation = fields === undefined ? { type: 'readModifyWrite', table, key, values } : { type: 'readModifyWrite', table, key, fields, values };
         return { kind, complete: done, operation: op };
       }
       case 'insert': {
         const n = this.insertSequence.nextValue();
+        const key = this.keyName(n);
         let acked = false;
         return {
           kind,
-          operation: { type: 'insert', table, key: this.keyName(n), values: this.allValues() },
+          operation: { type: 'insert', table, key, values: this.allValues(key) },
           complete: () => {
             if (!acked) this.insertSequence.acknowledge(n);
             acked = true;
@@ -225,6 +267,32 @@ export class CoreWorkload {
       t.complete();
     }
   }
+}
+
+/** Java's `String.hashCode` (UTF-16 code units, int32 arithmetic). */
+function javaHashCode(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h;
+}
+
+/**
+ * YCSB's `buildDeterministicValue(key, field)`: `key:field`, then `:` + hashCode of the text so
+ * far until long enough, cut to `length` characters (ASCII, so bytes = characters).
+ */
+export function deterministicValue(key: string, field: string, length: number): Uint8Array {
+  let sb = `${key}:${field}`;
+  while (sb.length < length) {
+    sb += ':';
+    sb += String(javaHashCode(sb));
+  }
+  return new TextEncoder().encode(sb).slice(0, length);
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function withFields<T extends KvOperation>(op: T, fields: readonly string[] | undefined): T {
