@@ -9,3 +9,4 @@ export { DedupTable, type DedupEntry, type DedupVerdict } from './dedup.ts';
 export { RequestVerifier } from './request-verifier.ts';
 export { ReplicaMetrics, serveMetrics } from './metrics.ts';
 export { SnapshotFormatError } from './bytes.ts';
+export { ReadOnlyCoordinator, readOnlyKey, type ReadOnlyOptions, type ReadOnlyStart } from './read-only.ts';

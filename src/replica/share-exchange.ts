@@ -71,6 +71,10 @@ export interface ShareExchangeOptions {
   readonly maxPendingSequences?: number;
   /** Valid shares a suspected signer must send to be trusted again (default 64). */
   readonly suspicionGoodShares?: number;
+  /** Interval between share re-requests for a wanted batch short of shares, ms (default 300). */
+  readonly shareRequestIntervalMs?: number;
+  /** Share re-requests per batch (default 10). */
+  readonly maxShareRequests?: number;
   readonly byzantine?: ByzantineOptions;
 }
 
@@ -106,7 +110,8 @@ interface BatchRecord extends SignedBatch {
   wanted: boolean;
   combining: boolean;
   dirty: boolean;
-  requested: boolean;
+  requests: number;
+  requestTimer: ReturnType<typeof setTimeout> | undefined;
   attempts: number;
 }
 
@@ -147,9 +152,10 @@ export class ShareExchange {
     return [...this.suspected.keys()].sort((a, b) => a - b);
   }
 
-  /** Stop starting new crypto work (pending calls finish). */
+  /** Stop starting new crypto work (pending calls finish) and cancel timers. */
   close(): void {
     this.closed = true;
+    for (const rec of this.batches.values()) if (rec.requestTimer) clearTimeout(rec.requestTimer);
   }
 
   /** The retained batch with this sequence, if any. */
@@ -197,12 +203,15 @@ export class ShareExchange {
       wanted: false,
       combining: false,
       dirty: false,
-      requested: false,
+      requests: 0,
+      requestTimer: undefined,
       attempts: 0,
     };
     this.batches.set(exec.sequence, rec);
     while (this.batches.size > this.maxBatches) {
       const [seq] = this.batches.keys();
+      const old = this.batches.get(seq!);
+      if (old?.requestTimer) clearTimeout(old.requestTimer);
       this.batches.delete(seq!);
       if (seq! > this.oldestEvicted) this.oldestEvicted = seq!;
     }
@@ -347,6 +356,21 @@ export class ShareExchange {
     }
   }
 
+  /**
+   * Too few shares for a wanted batch: ask peers to resend theirs (the mesh is best effort).
+   * Repeats every `shareRequestIntervalMs` while still short, at most `maxShareRequests` times.
+   */
+  private requestShares(rec: BatchRecord): void {
+    if (!rec.own || rec.requestTimer || rec.signature || this.closed || rec.requests >= (this.o.maxShareRequests ?? 10)) return;
+    rec.requests++;
+    this.o.broadcast({ type: 'share-request', keySet: rec.keySet, sequence: rec.sequence });
+    rec.requestTimer = setTimeout(() => {
+      rec.requestTimer = undefined;
+      if (rec.wanted && !rec.signature && !this.closed && this.batches.get(rec.sequence) === rec) void this.tryCombine(rec);
+    }, this.o.shareRequestIntervalMs ?? 300);
+    rec.requestTimer.unref?.();
+  }
+
   private async combineOnce(rec: BatchRecord): Promise<void> {
     const t = this.o.keySet.threshold;
     // shares of suspected signers are checked one by one before use
@@ -370,10 +394,7 @@ export class ShareExchange {
     }
     const usable = [...rec.shares.entries()].filter(([s]) => this.tentative ? !this.suspected.has(s) || rec.verified.has(s) : rec.verified.has(s));
     if (usable.length < t) {
-      if (!rec.requested && rec.own) {
-        rec.requested = true;
-        this.o.broadcast({ type: 'share-request', keySet: rec.keySet, sequence: rec.sequence });
-      }
+      this.requestShares(rec);
       return;
     }
     // prefer verified shares (own first), then the rest by index: deterministic choice

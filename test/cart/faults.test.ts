@@ -117,3 +117,19 @@ test('with every replica unreachable the client rejects with NoQuorumError', asy
   await client.close();
   await assert.rejects(client.invoke(add(1n)), ClosedError);
 });
+
+test('a lossy replica mesh (every other share frame dropped): shares are re-requested and clients complete', async (t) => {
+  const cluster = await startTestCluster({ app: () => new Counter() });
+  t.after(() => cluster.close());
+  const count = new Map<string, number>();
+  cluster.hub.setFilter((from, to) => {
+    const k = `${from}>${to}`;
+    const c = (count.get(k) ?? 0) + 1;
+    count.set(k, c);
+    return c % 2 === 0; // deterministic 50% loss on every link
+  });
+  const client = await cluster.client({ contact: 2 });
+  const results = (await Promise.all(Array.from({ length: 20 }, () => client.invoke(add(1n))))).map(valueOf);
+  assert.deepEqual(sorted(results), range(20));
+  assert.ok([...count.values()].reduce((a, b) => a + b, 0) > 0);
+});
