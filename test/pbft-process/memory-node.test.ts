@@ -6,7 +6,7 @@ import { PbftReplica } from '../../src/consensus/pbft/replica.ts';
 import { PbftClientCore } from '../../src/consensus/pbft/client-core.ts';
 import { SimAuthenticator } from '../../src/consensus/pbft/auth.ts';
 import { defaultPbftConfig } from '../../src/consensus/pbft/api.ts';
-import { PbftTcpClient } from '../../src/consensus/pbft/tcp-client.ts';
+import { PbftClientError, PbftTcpClient } from '../../src/consensus/pbft/tcp-client.ts';
 import { CounterApp, counterRequest } from '../../src/consensus/pbft/main.ts';
 import { waitFor } from '../net/helpers.ts';
 
@@ -35,6 +35,7 @@ test('PbftNode runs over the in-memory PeerNetwork; a partitioned-then-healed ba
   );
   const client = new PbftTcpClient({ core, replicas: ports.map((p, id) => ({ id, host: '127.0.0.1', clientPort: p })), maxOutstanding: 16 });
   t.after(() => client.close());
+  await assert.rejects(client.invoke(new Uint8Array((1 << 20) + 1)), (e: unknown) => e instanceof PbftClientError && e.code === 'too-large');
   const first = await Promise.all([...Array(60)].map(() => client.invoke(counterRequest(8))));
   assert.equal(first.length, 60);
   assert.equal(apps[3]!.count, 0n);
@@ -44,4 +45,7 @@ test('PbftNode runs over the in-memory PeerNetwork; a partitioned-then-healed ba
   assert.deepEqual(apps.map((a) => Buffer.from(a.snapshot()).toString('hex')), apps.map(() => Buffer.from(apps[0]!.snapshot()).toString('hex')));
   assert.ok(events[0]!.some((e) => e.kind === 'delivered'));
   assert.ok(events[3]!.some((e) => e.kind === 'state-transfer' || e.kind === 'delivered'));
+  client.close();
+  await assert.rejects(client.invoke(counterRequest(8)), (e: unknown) => e instanceof PbftClientError && e.code === 'closed');
+  assert.deepEqual(nodes.map((n) => n.stats().coreErrors + n.stats().outputErrors), [0, 0, 0, 0]);
 });

@@ -70,6 +70,8 @@ export interface PbftNodeStats {
   repliesUnroutable: number;
   /** Exceptions thrown by the core (bugs) — caught, logged. */
   coreErrors: number;
+  /** Outputs that could not be performed (e.g. a message above the frame limit). */
+  outputErrors: number;
 }
 
 /** A running PBFT replica: core + mesh + client endpoint + timers. */
@@ -85,7 +87,7 @@ export class PbftNode {
   private readonly routes = new Map<string, Set<ServerConnection>>();
   /** connection → client ids seen on it (to clean `routes` on close). */
   private readonly connClients = new Map<ServerConnection, Set<string>>();
-  private readonly counters = { clientFrames: 0, repliesSent: 0, repliesUnroutable: 0, coreErrors: 0 };
+  private readonly counters = { clientFrames: 0, repliesSent: 0, repliesUnroutable: 0, coreErrors: 0, outputErrors: 0 };
   private running = false;
   private closed = false;
 
@@ -201,49 +203,59 @@ export class PbftNode {
 
   private perform(outputs: readonly ReplicaOutput[]): void {
     for (const o of outputs) {
-      switch (o.kind) {
-        case 'send':
-          if (o.to === 'all') this.peers.broadcast(o.bytes);
-          else this.peers.send(o.to, o.bytes);
-          break;
-        case 'reply': {
-          const conns = this.routes.get(o.clientId);
-          if (!conns || conns.size === 0) {
-            this.counters.repliesUnroutable++;
-            break;
-          }
-          for (const c of conns) c.send(o.bytes);
-          this.counters.repliesSent++;
-          break;
-        }
-        case 'set-timer': {
-          const old = this.timers.get(o.timer);
-          if (old !== undefined) this.clock.clearTimeout(old);
-          const timer = o.timer;
-          this.timers.set(
-            timer,
-            this.clock.setTimeout(() => {
-              this.timers.delete(timer);
-              this.input({ kind: 'timer', timer });
-            }, o.afterMs),
-          );
-          break;
-        }
-        case 'cancel-timer': {
-          const h = this.timers.get(o.timer);
-          if (h !== undefined) this.clock.clearTimeout(h);
-          this.timers.delete(o.timer);
-          break;
-        }
-        default:
-          if (o.kind === 'view-change') this.log.info({ replica: this.id, view: String(o.view) }, 'entered view');
-          if (o.kind === 'state-transfer') this.log.info({ replica: this.id, sequence: String(o.sequence) }, 'state transfer installed');
-          try {
-            this.options.onEvent?.(o);
-          } catch (err) {
-            this.log.warn({ replica: this.id, err: String(err) }, 'event observer threw');
-          }
+      try {
+        this.performOne(o);
+      } catch (err) {
+        // e.g. a frame above the transport limit: drop this effect, keep the others
+        this.counters.outputErrors++;
+        this.log.warn({ replica: this.id, kind: o.kind, err: String(err) }, 'could not perform a core output');
       }
+    }
+  }
+
+  private performOne(o: ReplicaOutput): void {
+    switch (o.kind) {
+      case 'send':
+        if (o.to === 'all') this.peers.broadcast(o.bytes);
+        else this.peers.send(o.to, o.bytes);
+        break;
+      case 'reply': {
+        const conns = this.routes.get(o.clientId);
+        if (!conns || conns.size === 0) {
+          this.counters.repliesUnroutable++;
+          break;
+        }
+        for (const c of conns) c.send(o.bytes);
+        this.counters.repliesSent++;
+        break;
+      }
+      case 'set-timer': {
+        const old = this.timers.get(o.timer);
+        if (old !== undefined) this.clock.clearTimeout(old);
+        const timer = o.timer;
+        this.timers.set(
+          timer,
+          this.clock.setTimeout(() => {
+            this.timers.delete(timer);
+            this.input({ kind: 'timer', timer });
+          }, o.afterMs),
+        );
+        break;
+      }
+      case 'cancel-timer': {
+        const h = this.timers.get(o.timer);
+        if (h !== undefined) this.clock.clearTimeout(h);
+        this.timers.delete(o.timer);
+        break;
+      }
+      default:
+        if (o.kind === 'view-change') this.log.info({ replica: this.id, view: String(o.view) }, 'entered view');
+        if (o.kind === 'state-transfer') this.log.info({ replica: this.id, sequence: String(o.sequence) }, 'state transfer installed');
+        try {
+          this.options.onEvent?.(o);
+        } catch (err) {
+          this.log.warn({ replica: this.id, err: String(err) }, 'event observer threw');
+        }
     }
   }
 }

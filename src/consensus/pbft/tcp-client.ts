@@ -46,6 +46,8 @@ export interface PbftTcpClientOptions {
   maxQueued?: number;
   /** Largest frame accepted from a replica (bytes, default 16 MiB). */
   maxFrameBytes?: number;
+  /** Largest request payload (bytes, default 1 MiB — set to the replicas' `maxRequestBytes`). */
+  maxRequestBytes?: number;
   backoff?: BackoffOptions;
   clock?: Clock;
   random?: () => number;
@@ -53,7 +55,7 @@ export interface PbftTcpClientOptions {
 }
 
 /** Why an invocation failed. */
-export type ClientErrorCode = 'closed' | 'queue-full';
+export type ClientErrorCode = 'closed' | 'queue-full' | 'too-large';
 
 /** A failed invocation. */
 export class PbftClientError extends Error {
@@ -139,10 +141,12 @@ export class PbftTcpClient {
    * Order `payload` and return its result once f+1 replicas sent matching replies.
    * Retransmits (per the core) until it completes or the client is closed.
    * @throws {PbftClientError} `closed` if closed before completion, `queue-full` if too many
-   *   invocations wait
+   *   invocations wait, `too-large` if the payload exceeds `maxRequestBytes`
    */
   invoke(payload: Uint8Array): Promise<Uint8Array> {
     if (this.closed) return Promise.reject(new PbftClientError('closed', 'client closed'));
+    const max = this.options.maxRequestBytes ?? 1 << 20;
+    if (payload.length > max) return Promise.reject(new PbftClientError('too-large', `request of ${payload.length} bytes exceeds ${max}`));
     this.connect();
     return new Promise<Uint8Array>((resolve, reject) => {
       const waiter = { resolve, reject };
@@ -288,5 +292,6 @@ export function createPbftTcpClient(o: CreatePbftTcpClientOptions): PbftTcpClien
     core,
     replicas: endpoints ?? o.cluster.replicas.map((r) => ({ id: r.id, host: r.host, clientPort: r.clientPort })),
     maxOutstanding: Math.min(o.maxOutstanding ?? 256, proto.clientWindow),
+    maxRequestBytes: o.maxRequestBytes ?? proto.maxRequestBytes,
   });
 }
