@@ -83,3 +83,22 @@ test('duration and warm-up follow the injected clock', async () => {
   const none = new CoreWorkload(builtinWorkload('c', new Map([['operationcount', '0'], ['recordcount', '1']])), seededRandom(1));
   assert.equal((await runClosedLoop({ workload: none, execute: exec, now: () => t })).operations, 0);
 });
+
+test('dataintegrity results are verified by the closed loop; a lying executor is caught', async () => {
+  const workload = new CoreWorkload(builtinWorkload('a', new Map([['recordcount', '50'], ['operationcount', '200'], ['dataintegrity', 'true']])), seededRandom(2));
+  const kv = new KvStore();
+  const execute = async (op: KvOperation) => decodeKvResult(kv.execute(encodeKvOperation(op)));
+  await runLoadPhase({ workload, execute });
+  const honest = await runClosedLoop({ workload, execute, clients: 4 });
+  assert.equal(honest.integrityErrors, 0);
+  assert.equal(honest.operations, 200);
+  let n = 0;
+  const lying = async (op: KvOperation) => {
+    const r = await execute(op);
+    if (r.type === 'record' && n++ % 10 === 0) return { type: 'record' as const, record: { ...r.record, field0: new Uint8Array(100) } };
+    return r;
+  };
+  const caught = await runClosedLoop({ workload, execute: lying, clients: 4 });
+  assert.ok(caught.integrityErrors > 5, `integrity errors ${caught.integrityErrors}`);
+  assert.match(caught.integrityFailures[0]!, /field0 holds an unexpected value/);
+});

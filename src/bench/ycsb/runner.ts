@@ -5,12 +5,15 @@
  * an optional warm-up, a fixed operation count and/or duration, and HDR latency statistics per
  * operation kind (Cooper et al., SoCC 2010, §3-4). The clock is injected.
  */
-import type { KvOperation } from '../../apps/kv-codec.ts';
+import type { KvOperation, KvResult } from '../../apps/kv-codec.ts';
 import { LatencyRecorder, throughputOpsPerSec, type LatencySummary } from '../stats.ts';
 import type { CoreWorkload, YcsbOperationKind } from './workload.ts';
 
-/** Executes one KV operation; resolves when it completed (e.g. a verified reply), rejects on failure. */
-export type KvExecutor = (operation: KvOperation, client: number) => Promise<unknown>;
+/**
+ * Executes one KV operation; resolves when it completed (e.g. a verified reply), rejects on
+ * failure. Resolve with the decoded {@link KvResult} to have results checked (`dataintegrity`).
+ */
+export type KvExecutor = (operation: KvOperation, client: number) => Promise<KvResult | unknown>;
 
 /** Options of {@link runLoadPhase}. */
 export interface LoadPhaseOptions {
@@ -82,6 +85,13 @@ export interface ClosedLoopResult {
   /** Successfully completed measured operations. */
   readonly operations: number;
   readonly errors: number;
+  /**
+   * Completed operations whose result failed {@link CoreWorkload.verify} (only with
+   * `dataintegrity=true` and an executor that resolves with the `KvResult`); counted in
+   * `operations` too. Descriptions of the first few are in `integrityFailures`.
+   */
+  readonly integrityErrors: number;
+  readonly integrityFailures: readonly string[];
   readonly elapsedMs: number;
   readonly throughputOpsPerSec: number;
   readonly clients: number;
@@ -105,6 +115,9 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   let issued = 0;
   let ok = 0;
   let failed = 0;
+  let integrityErrors = 0;
+  const integrityFailures: string[] = [];
+  const checking = options.workload.config.dataIntegrity;
   const recorders = new Map<YcsbOperationKind, { rec: LatencyRecorder; errors: number }>();
 
   const measuring = (t: number): boolean => {
@@ -126,7 +139,14 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
       if (measured) issued++;
       let success = true;
       try {
-        await options.execute(t.operation, id);
+        const result = await options.execute(t.operation, id);
+        if (checking && measured && isKvResult(result)) {
+          const bad = options.workload.verify(t.operation, result);
+          if (bad !== undefined) {
+            integrityErrors++;
+            if (integrityFailures.length < 10) integrityFailures.push(bad);
+          }
+        }
       } catch {
         success = false;
       } finally {
@@ -157,6 +177,8 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
   return {
     operations: ok,
     errors: failed,
+    integrityErrors,
+    integrityFailures,
     elapsedMs,
     throughputOpsPerSec: throughputOpsPerSec(ok, elapsedMs),
     clients,
@@ -164,4 +186,8 @@ export async function runClosedLoop(options: ClosedLoopOptions): Promise<ClosedL
     byKind,
     recorder: all,
   };
+}
+
+function isKvResult(x: unknown): x is KvResult {
+  return typeof x === 'object' && x !== null && typeof (x as { type?: unknown }).type === 'string';
 }
