@@ -2,6 +2,7 @@
  * Connect a CART client from a deployment's PUBLIC files only (`cluster.json` and the public key
  * file it names): replica client endpoints + group public keys. No secrets are read.
  */
+import { createHash } from 'node:crypto';
 import { connect, type CartClient, type CartClientOptions, type SignatureVerifier } from '../client/index.ts';
 import { loadPublicKeyFile, loadThresholdBls } from '../crypto/index.ts';
 import { loadClusterConfig, relativeTo } from './config.ts';
@@ -13,8 +14,39 @@ let fast: Promise<SignatureVerifier> | undefined;
  * per process. The client's default is the portable pure-JS verifier, which is ~3x slower.
  */
 export function nodeSignatureVerifier(): Promise<SignatureVerifier> {
-  fast ??= loadThresholdBls().then((bls) => ({ verify: (pk, d, m, s) => bls.verify(pk, d, m, s) }));
+  fast ??= loadThresholdBls().then((bls) => cachedVerifier({ verify: (pk, d, m, s) => bls.verify(pk, d, m, s) }));
   return fast;
+}
+
+/**
+ * Share verified signatures among all clients of a process: a bounded cache of successful
+ * (group public key, domain, message, signature) checks, and concurrent checks of the same tuple
+ * share one pairing check. Failed checks are not cached (a forged signature costs its sender).
+ */
+export function cachedVerifier(inner: SignatureVerifier, capacity = 4096): SignatureVerifier {
+  const ok = new Set<string>();
+  const inflight = new Map<string, Promise<boolean>>();
+  const key = (pk: Uint8Array, d: string, m: Uint8Array, s: Uint8Array): string =>
+    createHash('sha256').update(pk).update(d).update(new Uint8Array([0])).update(m).update(s).digest('base64');
+  return {
+    verify(pk, d, m, s) {
+      const k = key(pk, d, m, s);
+      if (ok.has(k)) return true;
+      let p = inflight.get(k);
+      if (!p) {
+        p = Promise.resolve(inner.verify(pk, d, m, s)).then((v) => {
+          inflight.delete(k);
+          if (v) {
+            ok.add(k);
+            if (ok.size > capacity) ok.delete(ok.values().next().value as string);
+          }
+          return v;
+        });
+        inflight.set(k, p);
+      }
+      return p;
+    },
+  };
 }
 
 /**
