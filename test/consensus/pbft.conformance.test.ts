@@ -65,6 +65,10 @@ test('pbft adapter: refuses submits before start, after stop, and over the size 
   assert.ok(events.some((e) => e.kind === 'view-change' && e.view >= 1n), `no view-change event: ${JSON.stringify(events, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
   assert.ok(events.some((e) => e.kind === 'leader' && e.leader !== 0));
   await waitFor(() => [1, 2, 3].every((i) => ['ok', 'after-1', 'after-2', 'after-3'].every((r) => proxies[i]!.executed.includes(r))), 'all live replicas executed everything');
+  const st = c.adapters[1]!.stats();
+  assert.ok(st.net.connectedPeers.includes(2) && !st.net.connectedPeers.includes(0), 'mesh status reflects the crash');
+  assert.ok((st.client?.completed ?? 0) >= 2);
+  assert.equal(st.node.coreErrors, 0);
   const unstarted = new PbftAdapter({ self: 0, cluster: c.config, identity: c.keys[0]!, retransmitTimeoutMs: 300 });
   await assert.rejects(unstarted.submit(new TextEncoder().encode('early')), PbftAdapterError);
   await unstarted.stop();

@@ -10,12 +10,12 @@
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import type { AdapterEvent, ApplicationProxy, ConsensusAdapter } from '../adapter.ts';
-import { TcpPeerNetwork, importIdentityPrivateKey, type NetLogger } from '../../net/index.ts';
+import { TcpPeerNetwork, importIdentityPrivateKey, type NetLogger, type PeerNetworkStats } from '../../net/index.ts';
 import type { PbftMetrics } from './api.ts';
 import { Ed25519Authenticator } from './auth.ts';
 import { PbftReplica } from './replica.ts';
-import { PbftNode } from './node.ts';
-import { createPbftTcpClient, type PbftTcpClient } from './tcp-client.ts';
+import { PbftNode, type PbftNodeStats } from './node.ts';
+import { createPbftTcpClient, type PbftTcpClient, type PbftTcpClientStats } from './tcp-client.ts';
 import { clientKeyLookup, loadClusterConfig, loadPrivateKeyFile, peerAddresses, protocolConfig, replicaKeyObjects, type PbftClusterConfig } from './config.ts';
 
 /** Options of a {@link PbftAdapter}. */
@@ -126,6 +126,11 @@ export class PbftAdapter implements ConsensusAdapter {
   /** PBFT core counters (view, executed, drops by reason). */
   metrics(): PbftMetrics | undefined {
     return this.node.metrics();
+  }
+
+  /** Runtime counters: client endpoint, replica mesh (drops by reason), native client. */
+  stats(): { node: PbftNodeStats; net: PeerNetworkStats; client: PbftTcpClientStats | undefined } {
+    return { node: this.node.stats(), net: this.peers.stats(), client: this.client?.stats() };
   }
 
   async stop(): Promise<void> {
