@@ -52,6 +52,16 @@ const scenarios: Record<string, Scenario> = {
     seeds: 6,
     checkAll: (rs) => assert.ok(rs.some((r) => correctViews(r, 0).every((v) => v > 0n)), 'equivocation led to a view change in some run'),
   },
+  'n=4 lying backup (validly signed wrong results, digests, checkpoints, state, status)': {
+    opts: { byzantine: { replica: 3, behaviour: 'liar' }, faults: lossy, healAtMs: 1500, clients: 3, requestsPerClient: 30 },
+    seeds: 4,
+  },
+  'n=4 lying primary': { opts: { byzantine: { replica: 0, behaviour: 'liar' }, faults: lossy, healAtMs: 1500 }, seeds: 3 },
+  'n=4 garbling backup (bit flips, truncation, junk frames)': {
+    opts: { byzantine: { replica: 2, behaviour: 'garble' }, faults: lossy, healAtMs: 1500 },
+    seeds: 4,
+    check: (r) => assert.ok(r.replicas.some((m, i) => i !== 2 && m.dropped.malformed + m.dropped['bad-signature'] > 0), 'garbage was seen and counted'),
+  },
   'n=4 replica crashed for many checkpoints restarts and catches up by state transfer': {
     opts: {
       clients: 3,

@@ -207,10 +207,10 @@ function wNewViewBody(w: Writer, m: NewViewMsg): void {
 function rNewView(r: Reader): NewViewMsg {
   const view = r.u64('view');
   const replica = r.replica('replica');
-  const nv = r.count(CODEC_LIMITS.maxList, 30, 'viewChanges');
+  const nv = r.count(CODEC_LIMITS.maxList, 26, 'viewChanges');
   const viewChanges: ViewChangeMsg[] = [];
   for (let i = 0; i < nv; i++) viewChanges.push(rViewChange(r));
-  const np = r.count(CODEC_LIMITS.maxList, 58, 'prePrepares');
+  const np = r.count(CODEC_LIMITS.maxList, 54, 'prePrepares');
   const prePrepares: PrePrepareMsg[] = [];
   for (let i = 0; i < np; i++) prePrepares.push(rPrePrepare(r));
   const sig = r.sig('new-view sig');

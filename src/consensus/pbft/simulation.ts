@@ -1,7 +1,7 @@
 /**
  * Whole-cluster PBFT simulation in one process: n = 3f+1 {@link PbftReplica} cores and native
  * {@link PbftClientCore}s on a seeded {@link SimNetwork} (drops, duplicates, delays/reordering,
- * partitions, crashes/restarts) with optional Byzantine primary behaviour. Safety is checked on
+ * partitions, crashes/restarts) with one optional Byzantine replica (`sim-byzantine.ts`). Safety is checked on
  * every execution; liveness is "every client request completes before `maxTimeMs`".
  *
  * A run is a pure function of its {@link PbftSimOptions}: a failing seed is replayed by
@@ -12,10 +12,11 @@ import { defaultPbftConfig } from './api.ts';
 import { Ed25519Authenticator, Ed25519ClientSigner, SimAuthenticator, ed25519FromSeed } from './auth.ts';
 import type { Authenticator, ClientSigner } from './api.ts';
 import { PbftClientCore } from './client-core.ts';
-import { batchDigest, decodeMessage, encodeMessage, sha256, signedBytes, toHex } from './codec.ts';
-import type { PrePrepareMsg } from './messages.ts';
+import { sha256, toHex } from './codec.ts';
 import { PbftReplica } from './replica.ts';
 import { HashChainApp } from './sim-app.ts';
+import { byzantineInterceptor, type ByzantineSpec } from './sim-byzantine.ts';
+export type { ByzantineBehaviour, ByzantineSpec } from './sim-byzantine.ts';
 
 export { HashChainApp } from './sim-app.ts';
 import { RELIABLE, SimNetwork, type LinkFaults, type NetworkStats } from '../../sim/network.ts';
@@ -29,13 +30,6 @@ export type SimEvent =
   | { readonly atMs: number; readonly action: 'partition'; readonly groups: readonly (readonly number[])[] }
   | { readonly atMs: number; readonly action: 'heal' }
   | { readonly atMs: number; readonly action: 'faults'; readonly faults: LinkFaults };
-
-/** Byzantine behaviour of one replica (the others are correct). */
-export interface ByzantineSpec {
-  readonly replica: number;
-  /** `equivocate`: different PRE-PREPAREs to different backups; `silent`: sends nothing. */
-  readonly behaviour: 'equivocate' | 'silent';
-}
 
 /** Options of {@link runPbftSimulation}; everything but `seed` has defaults. */
 export interface PbftSimOptions {
@@ -216,23 +210,7 @@ export function runPbftSimulation(opts: PbftSimOptions): PbftSimResult {
   for (let r = 0; r < n; r++) boot(r);
 
   // ---- Byzantine behaviour
-  if (byz) {
-    const byzAuth = replicaAuth(byz.replica);
-    net.interceptor = (from, to, bytes) => {
-      if (from !== byz.replica) return [bytes];
-      if (byz.behaviour === 'silent') return [];
-      let m;
-      try {
-        m = decodeMessage(bytes);
-      } catch {
-        return [bytes];
-      }
-      if (m.type !== 'pre-prepare' || m.batch.length < 2 || to % 2 === 0) return [bytes];
-      const batch = [...m.batch].reverse();
-      const forged: PrePrepareMsg = { ...m, batch, digest: batchDigest(batch) };
-      return [encodeMessage({ ...forged, sig: byzAuth.sign(signedBytes(forged)) })];
-    };
-  }
+  if (byz) net.interceptor = byzantineInterceptor(byz, replicaAuth(byz.replica), rng.fork('byzantine'));
 
   // ---- clients
   const clients: PbftClientCore[] = [];
