@@ -62,5 +62,5 @@ async function run(mode: string, tuning: (i: number) => CartReplicaTuning, batch
 
 await run('tentative, batch 16', () => ({}), 16);
 await run('verify-each-share, batch 16', () => ({ tentative: false }), 16);
-await run('tentative, batch 1 (no batching)', () => ({}), 1);
+await run('tentative, batch signatures off', () => ({ batchSignatures: false }), 16);
 await run('tentative, batch 16, replica 1 bad shares', (i) => (i === 1 ? { byzantine: { badShares: true } } : {}), 16);

@@ -54,6 +54,8 @@ export interface CartReplicaKeys {
 
 /** Tuning knobs and test switches. */
 export interface CartReplicaTuning {
+  /** One threshold signature per ordered batch + Merkle proofs (default true); false: one per reply. */
+  readonly batchSignatures?: boolean;
   /** Tentative aggregation (combine first, verify once). Default true. */
   readonly tentative?: boolean;
   /** Request ids remembered per client (default 1024). */
@@ -214,6 +216,7 @@ class Replica implements CartReplica {
       keyShare,
       crypto: o.crypto,
       tentative: this.t.tentative,
+      batchSignatures: this.t.batchSignatures,
       maxBatches: this.t.maxBatches,
       byzantine: this.t.byzantine,
       broadcast: (msg) => this.broadcast(msg),
@@ -360,10 +363,10 @@ class Replica implements CartReplica {
       return;
     }
     if (cached) {
-      const batch = this.exchange.batch(cached.sequence);
-      if (batch && batch.replies.some((r) => r.clientHex === clientHex && r.requestId === req.requestId)) {
+      const found = this.exchange.findReply(cached.sequence, clientHex, req.requestId);
+      if (found) {
         this.metrics.requests.inc({ outcome: 'cached' });
-        this.exchange.want(batch);
+        this.exchange.want(found.batch);
         return;
       }
       // executed, but its batch is no longer retained: order it again; the proxy answers the
@@ -497,13 +500,8 @@ class Replica implements CartReplica {
 
   private onExecuted(batch: ExecutedBatch): void {
     this.metrics.batchesExecuted.inc();
-    const rec = this.exchange.onExecuted(batch);
-    if (!rec) return;
-    for (const r of rec.replies) {
-      if (this.waiters.has(`${r.clientHex}:${r.requestId}`)) {
-        this.exchange.want(rec);
-        return;
-      }
+    for (const unit of this.exchange.onExecuted(batch)) {
+      if (unit.replies.some((r) => this.waiters.has(`${r.clientHex}:${r.requestId}`))) this.exchange.want(unit);
     }
   }
 

@@ -63,6 +63,8 @@ export interface ShareExchangeOptions {
   onReady(batch: SignedBatch): void;
   /** Optional observer hooks for metrics and logs. */
   readonly observer?: ShareExchangeObserver;
+  /** One signature per ordered batch with a Merkle proof per reply (default true); off: one signature per reply. */
+  readonly batchSignatures?: boolean;
   /** Tentative aggregation (default true). */
   readonly tentative?: boolean;
   /** Executed batches retained for late replies (default 4096). */
@@ -128,13 +130,17 @@ const corrupt = (b: Uint8Array): Uint8Array => {
 
 /** See the module comment. */
 export class ShareExchange {
-  private readonly batches = new Map<bigint, BatchRecord>();
-  private readonly pending = new Map<bigint, Map<number, ShareMessage>>();
+  /** Executed batches by sequence: one record (batch signatures on) or one per reply (off). */
+  private readonly batches = new Map<bigint, BatchRecord[]>();
+  /** Shares that arrived before local execution: sequence → (signer:root) → share. */
+  private readonly pending = new Map<bigint, Map<string, ShareMessage>>();
   private readonly suspected = new Map<number, number>();
   private readonly domain: Domain;
   private readonly tentative: boolean;
+  private readonly batchSignatures: boolean;
   private readonly maxBatches: number;
   private readonly maxPending: number;
+  private readonly maxPendingPerSequence: number;
   private readonly suspicionGood: number;
   private oldestEvicted = -1n;
   private closed = false;
@@ -142,8 +148,10 @@ export class ShareExchange {
   constructor(private readonly o: ShareExchangeOptions) {
     this.domain = domainForKeySet(o.keySet.name);
     this.tentative = o.tentative ?? true;
+    this.batchSignatures = o.batchSignatures ?? true;
     this.maxBatches = o.maxBatches ?? 4096;
     this.maxPending = o.maxPendingSequences ?? 4096;
+    this.maxPendingPerSequence = o.keySet.replicas * (this.batchSignatures ? 2 : 1024);
     this.suspicionGood = o.suspicionGoodShares ?? 64;
   }
 
@@ -155,46 +163,89 @@ export class ShareExchange {
   /** Stop starting new crypto work (pending calls finish) and cancel timers. */
   close(): void {
     this.closed = true;
-    for (const rec of this.batches.values()) if (rec.requestTimer) clearTimeout(rec.requestTimer);
+    for (const group of this.batches.values()) for (const rec of group) if (rec.requestTimer) clearTimeout(rec.requestTimer);
   }
 
-  /** The retained batch with this sequence, if any. */
-  batch(sequence: bigint): SignedBatch | undefined {
-    return this.batches.get(sequence);
+  /** The retained signed batch (signature unit) holding the reply of (client, request id) executed at `sequence`. */
+  findReply(sequence: bigint, clientHex: string, requestId: bigint): { batch: SignedBatch; index: number } | undefined {
+    for (const rec of this.batches.get(sequence) ?? []) {
+      const index = rec.replies.findIndex((r) => r.clientHex === clientHex && r.requestId === requestId);
+      if (index >= 0) return { batch: rec, index };
+    }
+    return undefined;
+  }
+
+  /** The retained signature units of one sequence (one unless batch signatures are off). */
+  batch(sequence: bigint): readonly SignedBatch[] {
+    return this.batches.get(sequence) ?? [];
   }
 
   /**
-   * Merkle proof for leaf `index` of a retained batch.
+   * Merkle proof for leaf `index` of a signed batch.
    * @throws {RangeError} if the index is out of range
    */
   proof(batch: SignedBatch, index: number): readonly Uint8Array[] {
     if (index < 0 || index >= batch.leaves.length) throw new RangeError('leaf index out of range');
-    const rec = this.batches.get(batch.sequence);
-    const tree = rec === batch ? rec.tree : new MerkleTree(batch.leaves);
+    const tree = (batch as Partial<BatchRecord>).tree ?? new MerkleTree(batch.leaves);
     return tree.prove(index).path;
   }
 
-  /** Forget all batches (after a state transfer the old ones stay valid, but memory is freed). */
+  /** Forget all batches. */
   clear(): void {
+    for (const group of this.batches.values()) for (const rec of group) if (rec.requestTimer) clearTimeout(rec.requestTimer);
     this.batches.clear();
     this.pending.clear();
   }
 
-  /** Called with every batch the application proxy executed. Signs and broadcasts a share. */
-  onExecuted(exec: ExecutedBatch): SignedBatch | undefined {
-    if (exec.replies.length === 0) return undefined;
-    const leaves = exec.replies.map((r) => r.digest);
+  /**
+   * Called with every batch the application proxy executed: builds the signature unit(s) —
+   * one Merkle tree over all reply digests, or (batch signatures off) one single-leaf tree
+   * per reply — signs and broadcasts a share for each.
+   */
+  onExecuted(exec: ExecutedBatch): readonly SignedBatch[] {
+    if (exec.replies.length === 0) return [];
+    let units: (readonly ExecutedReply[])[];
+    if (this.batchSignatures) units = [exec.replies];
+    else {
+      const seen = new Set<string>();
+      units = [];
+      for (const r of exec.replies) {
+        const d = toHex(r.digest);
+        if (!seen.has(d)) {
+          seen.add(d);
+          units.push([r]);
+        }
+      }
+    }
+    const group = units.map((replies) => this.record(exec.sequence, replies));
+    this.batches.set(exec.sequence, group);
+    while (this.batches.size > this.maxBatches) {
+      const [seq] = this.batches.keys();
+      for (const old of this.batches.get(seq!) ?? []) if (old.requestTimer) clearTimeout(old.requestTimer);
+      this.batches.delete(seq!);
+      if (seq! > this.oldestEvicted) this.oldestEvicted = seq!;
+    }
+    const early = this.pending.get(exec.sequence);
+    if (early) {
+      this.pending.delete(exec.sequence);
+      for (const share of early.values()) this.accept(group, share.signer, share);
+    }
+    for (const rec of group) void this.signOwn(rec);
+    return group;
+  }
+
+  private record(sequence: bigint, replies: readonly ExecutedReply[]): BatchRecord {
+    const leaves = replies.map((r) => r.digest);
     const tree = new MerkleTree(leaves);
-    const root = tree.root;
     const keySet = this.o.keySet.name;
-    const rec: BatchRecord = {
-      sequence: exec.sequence,
+    return {
+      sequence,
       keySet,
       tree,
       leaves,
-      replies: exec.replies,
-      root,
-      message: batchRootMessage(keySet, exec.sequence, root, leaves.length),
+      replies,
+      root: tree.root,
+      message: batchRootMessage(keySet, sequence, tree.root, leaves.length),
       signature: undefined,
       shares: new Map(),
       verified: new Set(),
@@ -207,27 +258,16 @@ export class ShareExchange {
       requestTimer: undefined,
       attempts: 0,
     };
-    this.batches.set(exec.sequence, rec);
-    while (this.batches.size > this.maxBatches) {
-      const [seq] = this.batches.keys();
-      const old = this.batches.get(seq!);
-      if (old?.requestTimer) clearTimeout(old.requestTimer);
-      this.batches.delete(seq!);
-      if (seq! > this.oldestEvicted) this.oldestEvicted = seq!;
-    }
-    const early = this.pending.get(exec.sequence);
-    if (early) {
-      this.pending.delete(exec.sequence);
-      for (const [signer, share] of early) this.accept(rec, signer, share);
-    }
-    void this.signOwn(rec);
-    return rec;
+  }
+
+  private isRetained(rec: BatchRecord): boolean {
+    return this.batches.get(rec.sequence)?.includes(rec) ?? false;
   }
 
   /** A client waits for a reply from this batch: combine as soon as t shares are there. */
   want(batch: SignedBatch): void {
-    const rec = this.batches.get(batch.sequence);
-    if (!rec || rec !== batch) return;
+    const rec = batch as BatchRecord;
+    if (!this.isRetained(rec)) return;
     rec.wanted = true;
     if (rec.signature) {
       this.o.onReady(rec);
@@ -239,8 +279,10 @@ export class ShareExchange {
   /** Handle a decoded peer message from authenticated replica `from` (signer index 1..n). */
   onPeerMessage(from: number, msg: PeerMessage): void {
     if (msg.type === 'share-request') {
-      const rec = this.batches.get(msg.sequence);
-      if (rec?.own && msg.keySet === rec.keySet) this.o.send(from, { type: 'share', share: this.ownShareMessage(rec, rec.own) });
+      if (msg.keySet !== this.o.keySet.name) return;
+      for (const rec of this.batches.get(msg.sequence) ?? []) {
+        if (rec.own) this.o.send(from, { type: 'share', share: this.ownShareMessage(rec, rec.own) });
+      }
       return;
     }
     if (msg.type !== 'share') return; // read-only messages are handled by ReadOnlyCoordinator
@@ -252,11 +294,11 @@ export class ShareExchange {
       return;
     }
     if (share.keySet !== this.o.keySet.name) return this.reject(from, 'unknown-key-set');
-    const rec = this.batches.get(share.sequence);
-    if (rec) return this.accept(rec, from, share);
+    const group = this.batches.get(share.sequence);
+    if (group) return this.accept(group, from, share);
     if (share.sequence <= this.oldestEvicted) return this.reject(from, 'stale');
-    let bySigner = this.pending.get(share.sequence);
-    if (!bySigner) {
+    let early = this.pending.get(share.sequence);
+    if (!early) {
       if (this.pending.size >= this.maxPending) {
         // evict the lowest buffered sequence: the furthest behind, least likely to matter
         let low: bigint | undefined;
@@ -264,21 +306,24 @@ export class ShareExchange {
         if (low !== undefined && low < share.sequence) this.pending.delete(low);
         else return this.reject(from, 'overflow');
       }
-      bySigner = new Map();
-      this.pending.set(share.sequence, bySigner);
+      early = new Map();
+      this.pending.set(share.sequence, early);
     }
-    if (bySigner.has(from)) return this.reject(from, 'duplicate');
-    bySigner.set(from, share);
+    const k = `${from}:${toHex(share.root)}`;
+    if (early.has(k)) return this.reject(from, 'duplicate');
+    if (early.size >= this.maxPendingPerSequence) return this.reject(from, 'overflow');
+    early.set(k, share);
   }
 
   private reject(from: number, reason: ShareRejectReason): void {
     this.o.observer?.shareRejected?.(from, reason);
   }
 
-  private accept(rec: BatchRecord, from: number, share: ShareMessage): void {
-    if (!bytesEqual(share.root, rec.root) || share.leafCount !== rec.leaves.length) {
+  private accept(group: readonly BatchRecord[], from: number, share: ShareMessage): void {
+    const rec = group.find((r) => share.leafCount === r.leaves.length && bytesEqual(share.root, r.root));
+    if (!rec) {
       this.reject(from, 'root-mismatch');
-      this.o.observer?.misbehaviour?.(from, 'root-mismatch', rec.sequence);
+      this.o.observer?.misbehaviour?.(from, 'root-mismatch', share.sequence);
       return;
     }
     if (rec.shares.has(from) || rec.bad.has(from)) return this.reject(from, 'duplicate');
@@ -366,7 +411,7 @@ export class ShareExchange {
     this.o.broadcast({ type: 'share-request', keySet: rec.keySet, sequence: rec.sequence });
     rec.requestTimer = setTimeout(() => {
       rec.requestTimer = undefined;
-      if (rec.wanted && !rec.signature && !this.closed && this.batches.get(rec.sequence) === rec) void this.tryCombine(rec);
+      if (rec.wanted && !rec.signature && !this.closed && this.isRetained(rec)) void this.tryCombine(rec);
     }, this.o.shareRequestIntervalMs ?? 300);
     rec.requestTimer.unref?.();
   }

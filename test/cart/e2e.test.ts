@@ -140,3 +140,26 @@ test('malformed, oversized, unknown-version and badly signed frames get typed er
   const client = await cluster.client();
   assert.equal(valueOf(await client.invoke(add(1n))), 3n);
 });
+
+test('batch signatures off: one threshold signature per reply (single-leaf roots), results still verified', async (t) => {
+  const cluster = await startTestCluster({ app: () => new Counter(), tuning: (i) => ({ batchSignatures: false, ...(i === 1 ? { byzantine: { badShares: true } } : {}) }) });
+  t.after(() => cluster.close());
+  const id = createClientIdentity();
+  const conn = new RawConnection(cluster.replicas[1]!.address);
+  t.after(() => conn.close());
+  for (let i = 1n; i <= 6n; i++) conn.send(signedFrame(id, i, add(1n)));
+  const msgs = await conn.next(6);
+  const replies = msgs.map((m) => (m as { reply: CartReply }).reply);
+  assert.ok(replies.every((r) => r.leafCount === 1 && r.proof.length === 0));
+  assert.deepEqual(replies.map((r) => valueOf(r.result)).sort((a, b) => (a < b ? -1 : 1)), [1n, 2n, 3n, 4n, 5n, 6n]);
+  const roots = new Set(replies.map((r) => Buffer.from(r.root).toString('hex')));
+  assert.equal(roots.size, 6, 'every reply has its own signed root');
+  const verifier = new ReplyVerifier(new Map(cluster.publicKeySets.map((k) => [k.name, k.groupPublicKey])), { verify: (pk, d, m, s) => cluster.crypto.verify(pk, d, m, s) });
+  for (const r of replies) {
+    const v = await verifier.check(r, { keySet: ORDERED_KEY_SET, clientId: id.clientId, requestId: r.requestId, operationDigest: digest(add(1n)) });
+    assert.deepEqual(v, { ok: true });
+  }
+  assert.equal(verifier.pairingChecks, 6);
+  const client = await cluster.client({ contact: 2 });
+  assert.equal(valueOf(await client.invoke(add(1n))), 7n);
+});
