@@ -15,10 +15,9 @@ const int = (name: string) => (v: string): number => {
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer`);
   return n;
 };
-const byzantineArg = (v: string): ByzantineMode | null => {
-  if (v === 'none') return null;
-  if (!(BYZANTINE_MODES as readonly string[]).includes(v)) throw new InvalidArgumentError(`one of none, ${BYZANTINE_MODES.join(', ')}`);
-  return v as ByzantineMode;
+const byzantineArg = (v: string): string => {
+  if (v !== 'none' && !(BYZANTINE_MODES as readonly string[]).includes(v)) throw new InvalidArgumentError(`one of none, ${BYZANTINE_MODES.join(', ')}`);
+  return v;
 };
 
 const program = new Command()
@@ -31,10 +30,11 @@ const program = new Command()
   .option('--ops <n>', 'operations per client', int('--ops'))
   .option('--keys <n>', 'distinct keys of the workload', int('--keys'))
   .option('--byzantine <mode>', `force a Byzantine mode (none, ${BYZANTINE_MODES.join(', ')})`, byzantineArg)
+  .option('--colluders <ids>', 'comma-separated replica ids (0-based) running wrong-execution together: more than f faulty, oracle self-check', (v: string) => v.split(',').map(int('--colluders')))
   .option('--trace', 'print the readable trace of every run', false)
   .option('--quiet', 'print only the summary', false);
 program.parse();
-const o = program.opts<{ seeds: number; from: number; seed?: number; clients?: number; ops?: number; keys?: number; byzantine?: ByzantineMode | null; trace: boolean; quiet: boolean }>();
+const o = program.opts<{ seeds: number; from: number; seed?: number; clients?: number; ops?: number; keys?: number; byzantine?: string; colluders?: number[]; trace: boolean; quiet: boolean }>();
 
 const seeds = o.seed !== undefined ? [o.seed] : Array.from({ length: o.seeds }, (_, i) => o.from + i);
 const faults: Record<string, number> = {};
@@ -51,7 +51,8 @@ for (const seed of seeds) {
     ...(o.clients !== undefined ? { clients: o.clients } : {}),
     ...(o.ops !== undefined ? { opsPerClient: o.ops } : {}),
     ...(o.keys !== undefined ? { keys: o.keys } : {}),
-    ...(o.byzantine !== undefined ? { byzantine: o.byzantine } : {}),
+    ...(o.byzantine !== undefined ? { byzantine: o.byzantine === 'none' ? null : (o.byzantine as ByzantineMode) } : {}),
+    ...(o.colluders !== undefined ? { colluders: o.colluders } : {}),
   };
   const r = await runClusterSimulation(opts);
   for (const [k, v] of Object.entries(r.faults)) faults[k] = (faults[k] ?? 0) + v;

@@ -33,6 +33,12 @@ test('a run is a pure function of its seed (identical traces)', async () => {
   assert.equal(b.steps, a.steps);
 });
 
+test('beyond f faults the oracles detect unsafety: two colluding replicas forge signed wrong results', async () => {
+  const r = await runClusterSimulation({ seed: 1, clients: 3, opsPerClient: 5, byzantine: null, colluders: [1, 2] });
+  assert.ok(r.violations.some((v) => v.startsWith('SEQUENTIAL: a client accepted')), JSON.stringify(r.violations));
+  assert.match(r.replay, /--colluders 1,2/);
+});
+
 test('the liveness oracle fires when operations cannot complete in time', async () => {
   const r = await runClusterSimulation({ seed: 3, clients: 2, opsPerClient: 3, maxTimeMs: 50 });
   assert.ok(r.violations.some((v) => v.startsWith('LIVENESS')), JSON.stringify(r.violations));

@@ -16,7 +16,8 @@ import { SimAuthenticator } from '../../consensus/pbft/auth.ts';
 import { PbftClientCore } from '../../consensus/pbft/client-core.ts';
 import { PbftReplica } from '../../consensus/pbft/replica.ts';
 import type { CryptoService, KeyShare, PublicKeySet } from '../../crypto/types.ts';
-import { KvStore } from '../../apps/kv.ts';
+import { KvStore, decodeKvResult, encodeKvResult, kvRecordFromStrings, type KvResult } from '../../apps/kv.ts';
+import type { Application } from '../../apps/application.ts';
 import { CartApplicationProxy, type ExecutedBatch } from '../../replica/app-proxy.ts';
 import { RequestVerifier } from '../../replica/request-verifier.ts';
 import { ShareExchange, type ByzantineOptions, type SignedBatch } from '../../replica/share-exchange.ts';
@@ -64,6 +65,15 @@ export interface SimReplicaDeps {
   readonly maxBatches: number;
 }
 
+/**
+ * The signature units the share exchange returns: one batch (one signature per batch) or, since
+ * per-reply signatures became switchable, a list. Accepts both shapes.
+ */
+function units(x: unknown): SignedBatch[] {
+  if (x === undefined || x === null) return [];
+  return Array.isArray(x) ? (x as SignedBatch[]) : [x as SignedBatch];
+}
+
 const corrupt = (b: Uint8Array): Uint8Array => {
   const out = Uint8Array.from(b.length ? b : [0]);
   out[out.length - 1] = (out[out.length - 1]! ^ 0x01) & 0xff;
@@ -94,7 +104,8 @@ export class SimCartReplica {
       wrongResults: d.byzantine === 'other-result-share',
       forgeShareIndex: d.byzantine === 'forged-share-index',
     };
-    this.proxy = new CartApplicationProxy(new KvStore(), {
+    const store = new KvStore();
+    this.proxy = new CartApplicationProxy(d.byzantine === 'wrong-execution' ? new WrongExecution(store) : store, {
       onExecuted: (b) => this.onExecuted(b),
       onRestored: (seq) => d.onEvent(d.id, `state restored at seq ${seq}`),
     });
@@ -301,10 +312,11 @@ export class SimCartReplica {
     if (!ws) this.waiters.set(key, (ws = new Set()));
     ws.add(node);
     if (cached) {
-      const batch = this.exchange.batch(cached.sequence);
-      if (batch && batch.replies.some((r) => r.clientHex === clientHex && r.requestId === req.requestId)) {
-        this.exchange.want(batch);
-        return;
+      for (const unit of units(this.exchange.batch(cached.sequence))) {
+        if (unit.replies.some((r) => r.clientHex === clientHex && r.requestId === req.requestId)) {
+          this.exchange.want(unit);
+          return;
+        }
       }
     }
     if (this.inflightKeys.has(key)) return;
@@ -314,9 +326,9 @@ export class SimCartReplica {
   }
 
   private onExecuted(batch: ExecutedBatch): void {
-    const rec = this.exchange.onExecuted(batch);
-    if (!rec) return;
-    if (rec.replies.some((r) => this.waiters.has(`${r.clientHex}:${r.requestId}`))) this.exchange.want(rec);
+    for (const unit of units(this.exchange.onExecuted(batch))) {
+      if (unit.replies.some((r) => this.waiters.has(`${r.clientHex}:${r.requestId}`))) this.exchange.want(unit);
+    }
   }
 
   private onReady(batch: SignedBatch): void {
@@ -358,5 +370,36 @@ export class SimCartReplica {
   private sendPeer(to: number, msg: PeerMessage): void {
     if (this.stopped) return;
     this.d.net.send(this.d.id, to, { ch: 'peer', bytes: encodePeerFrame(msg) });
+  }
+}
+
+/** A state machine that executes correctly but reports wrong, well-formed results (`wrong-execution`). */
+class WrongExecution implements Application {
+  readonly name = 'kv';
+  constructor(private readonly inner: KvStore) {}
+  execute(operation: Uint8Array): Uint8Array {
+    const out = this.inner.execute(operation);
+    let r: KvResult;
+    try {
+      r = decodeKvResult(out);
+    } catch {
+      return out;
+    }
+    const forged: KvResult =
+      r.type === 'record' ? { type: 'record', record: kvRecordFromStrings({ f0: 'forged' }) }
+      : r.type === 'records' ? { type: 'records', records: [] }
+      : r.type === 'ok' ? { type: 'notFound' }
+      : r.type === 'notFound' ? { type: 'ok' }
+      : r;
+    return encodeKvResult(forged);
+  }
+  executeReadOnly(operation: Uint8Array): Uint8Array | undefined {
+    return this.inner.executeReadOnly(operation);
+  }
+  snapshot(): Uint8Array {
+    return this.inner.snapshot();
+  }
+  restore(snapshot: Uint8Array): void {
+    this.inner.restore(snapshot);
   }
 }

@@ -26,7 +26,7 @@ import { planFaults } from './faults.ts';
 import { ClusterOracle } from './oracles.ts';
 import { ADAPTER_BASE, CLIENT_BASE, SimCartReplica, type SimMsg } from './replica.ts';
 import { SimClientTransport } from './transport.ts';
-import type { ClusterSimOptions, ClusterSimResult, FaultCounts } from './types.ts';
+import type { ByzantineMode, ClusterSimOptions, ClusterSimResult, FaultCounts } from './types.ts';
 import { installVirtualTimers } from './virtual-timers.ts';
 
 const F = 1;
@@ -40,6 +40,7 @@ export function replayCommand(o: ClusterSimOptions): string {
   if (o.opsPerClient !== undefined) parts.push(`--ops ${o.opsPerClient}`);
   if (o.keys !== undefined) parts.push(`--keys ${o.keys}`);
   if (o.byzantine !== undefined) parts.push(`--byzantine ${o.byzantine ?? 'none'}`);
+  if (o.colluders !== undefined && o.colluders.length > 0) parts.push(`--colluders ${o.colluders.join(',')}`);
   return parts.join(' ');
 }
 
@@ -94,7 +95,10 @@ export async function runClusterSimulation(opts: ClusterSimOptions): Promise<Clu
   const config = simConfig(F, { checkpointInterval: 8, watermarkWindow: 32, clientWindow: 64 });
   const net = new SimNetwork<SimMsg>(sched, rng.fork('net'), plan.links);
   const authSeed = `cart-sim-${opts.seed}`;
-  const isCorrect = (r: number): boolean => byz?.replica !== r;
+  const colluders = new Set(opts.colluders ?? []);
+  const isCorrect = (r: number): boolean => byz?.replica !== r && !colluders.has(r);
+  const modeOf = (r: number): ByzantineMode | undefined => (colluders.has(r) ? 'wrong-execution' : byz?.replica === r ? byz.mode : undefined);
+  for (const r of colluders) count('byzantine:colluding-wrong-execution');
   const oracle = new ClusterOracle(isCorrect);
 
   // ---- replicas (a twin is a second instance behind the same node id)
@@ -116,7 +120,7 @@ export async function runClusterSimulation(opts: ClusterSimOptions): Promise<Clu
         authSeed,
         skew: plan.clockSkew[r] ?? 1,
         incarnation: inc,
-        byzantine: byz?.replica === r ? byz.mode : undefined,
+        byzantine: modeOf(r),
         maxBatches: 256,
         onDelivered: (id, seq, reqs, results) => oracle.delivered(id, seq, reqs, results),
         onEvent: (id, what) => {

@@ -14,6 +14,10 @@ import type { LinkFaults, NetworkStats } from '../network.ts';
  * - `silent`: sends nothing at all.
  * - `equivocate`: as PBFT primary, sends different PRE-PREPAREs to different backups.
  * - `twin`: two copies of the replica run with the same keys and identity (Twins, Bano et al. 2020).
+ * - `wrong-execution`: the replica's state machine computes wrong (but well-formed) results and
+ *   signs them honestly. Alone it cannot gather t shares; with t colluders (more than f faulty
+ *   replicas, see {@link ClusterSimOptions.colluders}) it forges validly signed wrong replies —
+ *   used to check that the oracles detect unsafety.
  */
 export type ByzantineMode =
   | 'wrong-results'
@@ -24,7 +28,8 @@ export type ByzantineMode =
   | 'replay-old-reply'
   | 'silent'
   | 'equivocate'
-  | 'twin';
+  | 'twin'
+  | 'wrong-execution';
 
 /** All Byzantine modes, in a fixed order (seeded choice picks from it). */
 export const BYZANTINE_MODES: readonly ByzantineMode[] = [
@@ -37,6 +42,7 @@ export const BYZANTINE_MODES: readonly ByzantineMode[] = [
   'silent',
   'equivocate',
   'twin',
+  'wrong-execution',
 ];
 
 /** A scheduled fault (virtual ms). Replica ids are 0-based PBFT ids. */
@@ -71,6 +77,11 @@ export interface ClusterSimOptions {
   readonly plan?: FaultPlan;
   /** Force a Byzantine mode (replaces the plan's choice; `null` = none). */
   readonly byzantine?: ByzantineMode | null;
+  /**
+   * Replicas that all run `wrong-execution` in addition to the plan's Byzantine replica: more
+   * than f faulty replicas, beyond what CART tolerates. Only for testing the oracles.
+   */
+  readonly colluders?: readonly number[];
   /** Virtual-time bound for every operation to complete (default 120 000 ms). */
   readonly maxTimeMs?: number;
   /** Record a readable trace (default false). */
