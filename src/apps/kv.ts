@@ -114,7 +114,8 @@ export class KvStore implements Application {
 
   /**
    * Typed API for in-process use (tests, the load phase of a benchmark). Values are copied in and
-   * out, so callers may mutate their arrays afterwards. Does not check limits (`execute` does).
+   * out, so callers may mutate their arrays afterwards. Encoding limits (key, field and value
+   * sizes) are not checked here (`execute` decodes with them); state and result limits are.
    */
   apply(op: KvOperation): KvResult {
     const owned: KvOperation = 'values' in op ? { ...op, values: copyRecord(op.values) } : op;
