@@ -63,6 +63,12 @@ export interface ConformanceFactory {
    * protocol's log retention / checkpoint interval to force state transfer. Default 200.
    */
   readonly requestsWhileDown?: number;
+  /**
+   * If true, the restart tests also require that the restarted replica caught up by state
+   * transfer (at least one `restore`), not only by replay — set it when the configuration
+   * truncates the log below `requestsWhileDown`. Default false.
+   */
+  readonly expectStateTransfer?: boolean;
   /** Start a fresh cluster; replica `i`'s adapter must be started with `proxies[i]`. */
   start(proxies: readonly ApplicationProxy[]): Promise<ConformanceCluster>;
 }
@@ -261,6 +267,7 @@ export function runConformanceSuite(name: string, factory: ConformanceFactory): 
         checkBatchAgreement(proxies);
         // Deliveries after a state transfer must lie beyond the restored sequence: RecordingProxy
         // records any batch at or below it as a violation (checked in checkExactlyOnce).
+        if (factory.expectStateTransfer) assert.ok(fresh.restores.length > 0, `replica ${down} caught up without a state transfer`);
       });
     });
 
@@ -292,6 +299,7 @@ export function runConformanceSuite(name: string, factory: ConformanceFactory): 
         checkSameState(proxies, range(n));
         checkBatchAgreement(proxies);
         range(n).forEach((i) => checkExactlyOnce(proxies[i]!, i, new Set(everything)));
+        if (factory.expectStateTransfer) assert.ok(fresh.restores.length > 0, `replica ${down} caught up without a state transfer`);
         if (fresh.restores.length > 0) {
           const last = fresh.restores[fresh.restores.length - 1]!;
           assert.ok(fresh.deliveries.length > 0, 'no deliveries after the restore');

@@ -7,6 +7,7 @@ import type { ApplicationProxy } from '../../src/consensus/adapter.ts';
 function memoryFactory(options: { retainBatches?: number; batchSize?: number }) {
   return {
     replicas: 4,
+    expectStateTransfer: options.retainBatches !== undefined,
     timeoutMs: 10_000,
     requestsWhileDown: 200,
     async start(proxies: readonly ApplicationProxy[]): Promise<ConformanceCluster> {
