@@ -6,15 +6,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { Etcd3 } from 'etcd3';
 import { RecordingProxy } from '../consensus/conformance.ts';
 import { startEtcdHarness, waitUntil, type EtcdHarness } from './harness.ts';
 import { checkpointPath } from '../../src/consensus/etcd/local-state.ts';
-import { EtcdAdapterStoppedError, EtcdRequestTooLargeError, createEtcdAdapter } from '../../src/consensus/etcd/index.ts';
+import {
+  EtcdAdapterStoppedError,
+  EtcdRequestTooLargeError,
+  EtcdStaleStateError,
+  createEtcdAdapter,
+} from '../../src/consensus/etcd/index.ts';
 import type { AdapterEvent } from '../../src/consensus/adapter.ts';
 
 const enc = new TextEncoder();
-const WAIT_MS = 20_000;
+const WAIT_MS = 30_000;
 const ids = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, k) => `${prefix}-${k}`);
 
 /** Submit like a CART client handler: a rejected (ambiguous) submit is retried, up to 5 times. */
@@ -126,6 +132,35 @@ test('a restarted CART replica resumes from its persisted checkpoint revision (n
   });
 });
 
+test('a local checkpoint of another (wiped) etcd cluster is ignored, not used to skip the new log', async () => {
+  let saved: Buffer | undefined;
+  const first = [new RecordingProxy()];
+  await withHarness(first, { useStateDir: true, checkpointInterval: 5, compact: false }, async (h) => {
+    await submitInGroups(h, [0], ids('old', 30), 1);
+    const file = checkpointPath(h.stateDirs[0]!, 0);
+    await waitUntil(() => existsSync(file), WAIT_MS, 'checkpoint persisted');
+    await h.stopReplica(0);
+    saved = await readFile(file);
+  });
+  const proxies = [new RecordingProxy()];
+  await withHarness(proxies, { useStateDir: true, compact: false }, async (h) => {
+    const fresh = ids('new', 5);
+    await submitInGroups(h, [0], fresh, 1);
+    await waitUntil(() => executedAll(proxies[0]!, fresh), WAIT_MS, 'new cluster delivered');
+    await h.stopReplica(0);
+    await mkdir(h.stateDirs[0]!, { recursive: true });
+    await writeFile(checkpointPath(h.stateDirs[0]!, 0), saved!);
+    const restarted = new RecordingProxy();
+    const events: AdapterEvent[] = [];
+    await h.restart(0, restarted, { keepState: true, onEvent: (e) => events.push(e) });
+    await waitUntil(() => executedAll(restarted, fresh), WAIT_MS, 'replayed the new cluster log');
+    assert.equal(h.adapter(0).stats().restoredLocal, false);
+    assert.deepEqual(restarted.restores, []);
+    assert.deepEqual(restarted.executed, fresh);
+    assert.ok(events.some((e) => e.kind === 'error' && e.error instanceof EtcdStaleStateError));
+  });
+});
+
 test('compaction: a replica whose revisions were compacted restores a stable checkpoint from etcd; the log is garbage-collected', async () => {
   const proxies = [0, 1, 2, 3].map(() => new RecordingProxy());
   await withHarness(proxies, { checkpointInterval: 10, snapshotQuorum: 2, retainRevisions: 5, maxInFlight: 2 }, async (h) => {
@@ -153,7 +188,12 @@ test('compaction: a replica whose revisions were compacted restores a stable che
     await h.restart(3, fresh, { onEvent: (e) => events.push(e) });
     const later = ids('d', 10);
     await Promise.all(later.map((id) => h.adapter(3).submit(enc.encode(id))));
-    await waitUntil(() => proxies.every((p) => executedAll(p, [...wave, ...later])), WAIT_MS, 'replica 3 caught up');
+    await waitUntil(
+      () => proxies.every((p) => executedAll(p, [...wave, ...later])),
+      WAIT_MS,
+      () => `replica 3 caught up: stats ${JSON.stringify(h.adapter(3).stats(), (_, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}, ` +
+        `executed ${proxies.map((p) => p.executed.length).join('/')}, events ${events.map((e) => (e.kind === 'error' ? e.error.message : e.kind)).join('; ')}`,
+    );
     const stats = h.adapter(3).stats();
     assert.ok(stats.compactionsHit >= 1, 'replica 3 hit the compacted revision');
     assert.ok(stats.stateTransfers >= 1, 'replica 3 restored a checkpoint from etcd');

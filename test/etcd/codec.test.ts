@@ -45,13 +45,17 @@ test('malformed log entries raise EtcdDecodeError, never a partial batch', () =>
 });
 
 test('checkpoint files round-trip and detect corruption; saves are atomic replacements', async () => {
-  const cp = { sequence: 12345678901234n, snapshot: Buffer.from('state bytes') };
+  const cp = { sequence: 12345678901234n, clusterId: 0xfedcba9876543210n, snapshot: Buffer.from('state bytes') };
   const back = decodeCheckpointFile(encodeCheckpointFile(cp));
   assert.equal(back.sequence, cp.sequence);
+  assert.equal(back.clusterId, cp.clusterId);
   assert.deepEqual(Buffer.from(back.snapshot), cp.snapshot);
   const flipped = encodeCheckpointFile(cp);
   flipped[flipped.length - 1] ^= 1;
   assert.throws(() => decodeCheckpointFile(flipped), /digest mismatch/);
+  const otherCluster = encodeCheckpointFile(cp);
+  otherCluster[9 + 8] ^= 1; // the header is covered by the digest too
+  assert.throws(() => decodeCheckpointFile(otherCluster), /digest mismatch/);
   assert.throws(() => decodeCheckpointFile(Buffer.from('nope')), EtcdDecodeError);
   assert.equal(snapshotDigest(Buffer.from('')), 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
 
@@ -60,7 +64,7 @@ test('checkpoint files round-trip and detect corruption; saves are atomic replac
     const file = checkpointPath(dir, 3);
     assert.equal(await loadLocalCheckpoint(file), undefined);
     await saveLocalCheckpoint(file, cp);
-    await saveLocalCheckpoint(file, { sequence: 99n, snapshot: Buffer.from('newer') });
+    await saveLocalCheckpoint(file, { sequence: 99n, clusterId: 1n, snapshot: Buffer.from('newer') });
     const loaded = await loadLocalCheckpoint(file);
     assert.equal(loaded?.sequence, 99n);
     assert.equal(Buffer.from(loaded!.snapshot).toString(), 'newer');

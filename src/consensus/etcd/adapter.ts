@@ -31,6 +31,7 @@ import {
   EtcdAdapterStoppedError,
   EtcdDecodeError,
   EtcdRequestTooLargeError,
+  EtcdStaleStateError,
   EtcdStateTransferUnavailableError,
   EtcdSubmitError,
 } from './errors.ts';
@@ -63,6 +64,8 @@ export class EtcdAdapter implements ConsensusAdapter {
   private proxy: ApplicationProxy | undefined;
   private state: 'new' | 'running' | 'stopped' = 'new';
   private applied = 0n;
+  /** etcd cluster id (from response headers), stored with local checkpoints. */
+  private clusterId = 0n;
   private failed = false;
   private appender: LogAppender | undefined;
   private nextCheckpoint: { sequence: bigint; snapshot: Uint8Array } | undefined;
@@ -150,26 +153,16 @@ export class EtcdAdapter implements ConsensusAdapter {
       compact: this.options.compact ?? true,
       retainRevisions: BigInt(this.options.retainRevisions ?? Number(this.interval)),
     });
-    if (this.options.stateDir !== undefined) {
-      try {
-        const cp = await loadLocalCheckpoint(checkpointPath(this.options.stateDir, this.options.replicaId));
-        if (cp !== undefined) {
-          proxy.restore(cp.snapshot, cp.sequence);
-          this.applied = cp.sequence;
-          this.counters.restoredLocal = true;
-        }
-      } catch (e) {
-        // A corrupt local file is not fatal: replay from etcd (or restore an etcd checkpoint).
-        this.emit({ kind: 'error', error: asError(e) });
-      }
-    }
+    let header: { cluster_id: string; revision: string };
     try {
-      await client.get(this.logKey).exists();
+      header = (await client.get(this.logKey).exec()).header;
     } catch (e) {
       await this.stop();
       throw new EtcdSubmitError(`etcd not reachable at ${this.options.endpoints.join(', ')}: ${asError(e).message}`, { cause: e });
     }
     if (this.state !== 'running') throw new EtcdAdapterStoppedError(this.options.replicaId);
+    this.clusterId = BigInt(header.cluster_id);
+    if (this.options.stateDir !== undefined) await this.restoreLocal(proxy, BigInt(header.revision));
     // Catch up by state transfer before resolving if the needed history is already compacted
     // (one attempt; otherwise the watch reports the compaction and recovery retries).
     try {
@@ -252,6 +245,28 @@ export class EtcdAdapter implements ConsensusAdapter {
     }
   }
 
+  /**
+   * Restore the local checkpoint if it belongs to this etcd cluster and is not ahead of it (a
+   * checkpoint of a wiped or different cluster would skip that cluster's first revisions).
+   * A corrupt or foreign file is reported and ignored: the replica replays or transfers state.
+   */
+  private async restoreLocal(proxy: ApplicationProxy, currentRevision: bigint): Promise<void> {
+    try {
+      const cp = await loadLocalCheckpoint(checkpointPath(this.options.stateDir!, this.options.replicaId));
+      if (cp === undefined) return;
+      if (cp.clusterId !== this.clusterId || cp.sequence > currentRevision) {
+        throw new EtcdStaleStateError(
+          `local checkpoint (cluster ${cp.clusterId}, revision ${cp.sequence}) does not belong to etcd cluster ${this.clusterId} at revision ${currentRevision}; ignored`,
+        );
+      }
+      proxy.restore(cp.snapshot, cp.sequence);
+      this.applied = cp.sequence;
+      this.counters.restoredLocal = true;
+    } catch (e) {
+      this.emit({ kind: 'error', error: asError(e) });
+    }
+  }
+
   /** Take a checkpoint now (synchronously), persist and publish it in the background. */
   private checkpoint(sequence: bigint, proxy: ApplicationProxy): void {
     this.nextCheckpoint = { sequence, snapshot: proxy.snapshot() };
@@ -265,7 +280,7 @@ export class EtcdAdapter implements ConsensusAdapter {
       this.nextCheckpoint = undefined;
       try {
         if (this.options.stateDir !== undefined) {
-          await saveLocalCheckpoint(checkpointPath(this.options.stateDir, this.options.replicaId), cp);
+          await saveLocalCheckpoint(checkpointPath(this.options.stateDir, this.options.replicaId), { ...cp, clusterId: this.clusterId });
         }
         await this.store!.publish(cp);
         this.counters.checkpointsPublished++;
@@ -323,7 +338,7 @@ export class EtcdAdapter implements ConsensusAdapter {
     this.emit({ kind: 'state-transfer', sequence: chosen.sequence });
     if (this.options.stateDir !== undefined) {
       const file = checkpointPath(this.options.stateDir, this.options.replicaId);
-      void saveLocalCheckpoint(file, { sequence: chosen.sequence, snapshot: bytes }).catch((err: unknown) =>
+      void saveLocalCheckpoint(file, { sequence: chosen.sequence, snapshot: bytes, clusterId: this.clusterId }).catch((err: unknown) =>
         this.emit({ kind: 'error', error: asError(err) }),
       );
     }

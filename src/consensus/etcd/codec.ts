@@ -68,14 +68,22 @@ export interface Checkpoint {
   readonly snapshot: Uint8Array;
 }
 
+/** A checkpoint as persisted locally: also names the etcd cluster its revision belongs to. */
+export interface LocalCheckpoint extends Checkpoint {
+  /** etcd `cluster_id` (response header) of the cluster whose revision `sequence` is. */
+  readonly clusterId: bigint;
+}
+
 /**
- * Encode the local checkpoint file: `magic(9) | sequence u64be | sha256(32) | snapshot`.
+ * Encode the local checkpoint file:
+ * `magic(9) | sequence u64be | clusterId u64be | sha256(sequence, clusterId, snapshot) (32) | snapshot`.
  */
-export function encodeCheckpointFile(cp: Checkpoint): Buffer {
-  const head = Buffer.alloc(CHECKPOINT_MAGIC.length + 8);
+export function encodeCheckpointFile(cp: LocalCheckpoint): Buffer {
+  const head = Buffer.alloc(CHECKPOINT_MAGIC.length + 16);
   CHECKPOINT_MAGIC.copy(head, 0);
   head.writeBigUInt64BE(cp.sequence, CHECKPOINT_MAGIC.length);
-  const digest = Buffer.from(snapshotDigest(cp.snapshot), 'hex');
+  head.writeBigUInt64BE(cp.clusterId, CHECKPOINT_MAGIC.length + 8);
+  const digest = createHash('sha256').update(head).update(cp.snapshot).digest();
   return Buffer.concat([head, digest, cp.snapshot]);
 }
 
@@ -83,15 +91,19 @@ export function encodeCheckpointFile(cp: Checkpoint): Buffer {
  * Decode the local checkpoint file, verifying its digest (detects torn or corrupted files).
  * @throws {EtcdDecodeError} on bad magic, truncation or digest mismatch
  */
-export function decodeCheckpointFile(bytes: Uint8Array): Checkpoint {
+export function decodeCheckpointFile(bytes: Uint8Array): LocalCheckpoint {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headLen = CHECKPOINT_MAGIC.length + 8 + 32;
-  if (buf.length < headLen || !buf.subarray(0, CHECKPOINT_MAGIC.length).equals(CHECKPOINT_MAGIC)) {
+  const fixed = CHECKPOINT_MAGIC.length + 16;
+  if (buf.length < fixed + 32 || !buf.subarray(0, CHECKPOINT_MAGIC.length).equals(CHECKPOINT_MAGIC)) {
     throw new EtcdDecodeError('not a CART etcd checkpoint file');
   }
-  const sequence = buf.readBigUInt64BE(CHECKPOINT_MAGIC.length);
-  const digest = buf.subarray(CHECKPOINT_MAGIC.length + 8, headLen).toString('hex');
-  const snapshot = Uint8Array.prototype.slice.call(buf, headLen);
-  if (snapshotDigest(snapshot) !== digest) throw new EtcdDecodeError('checkpoint file digest mismatch');
-  return { sequence, snapshot };
+  const head = buf.subarray(0, fixed);
+  const snapshot = Uint8Array.prototype.slice.call(buf, fixed + 32);
+  const digest = createHash('sha256').update(head).update(snapshot).digest();
+  if (!digest.equals(buf.subarray(fixed, fixed + 32))) throw new EtcdDecodeError('checkpoint file digest mismatch');
+  return {
+    sequence: buf.readBigUInt64BE(CHECKPOINT_MAGIC.length),
+    clusterId: buf.readBigUInt64BE(CHECKPOINT_MAGIC.length + 8),
+    snapshot,
+  };
 }

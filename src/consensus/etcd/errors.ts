@@ -62,3 +62,8 @@ export class EtcdDecodeError extends EtcdConsensusError {
 export class EtcdStateTransferUnavailableError extends EtcdConsensusError {
   override readonly name = 'EtcdStateTransferUnavailableError';
 }
+
+/** The local checkpoint belongs to another (e.g. wiped and recreated) etcd cluster; it is ignored. */
+export class EtcdStaleStateError extends EtcdConsensusError {
+  override readonly name = 'EtcdStaleStateError';
+}

@@ -23,4 +23,5 @@ export {
   EtcdSubmitError,
   EtcdDecodeError,
   EtcdStateTransferUnavailableError,
+  EtcdStaleStateError,
 } from './errors.ts';
