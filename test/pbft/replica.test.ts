@@ -149,7 +149,7 @@ test('state transfer: installs only a snapshot matching the 2f+1-certified diges
   const donorApp = new HashChainApp();
   donorApp.executeBatch(1n, [new TextEncoder().encode('x')]);
   const table = new ClientTable(64);
-  table.record('c', 1n, new Uint8Array([1]));
+  table.record('c', 1n, new Uint8Array([1]), 1n);
   const snapshot = encodeCoreState(table, donorApp.snapshot());
   const digest = sha256(snapshot);
   const { rep, app } = backup();

@@ -84,6 +84,12 @@ export interface PbftConfig {
    * that bound are ignored. A client keeps at most W requests outstanding.
    */
   readonly clientWindow: number;
+  /**
+   * Max clients remembered in the exactly-once table (default 10 000); beyond it the client
+   * served longest ago is evicted deterministically (it loses exactly-once for late
+   * retransmissions). Optional for backward compatibility.
+   */
+  readonly maxClients?: number;
   /** Max requests held for ordering at one replica (bounded memory); extra are dropped. */
   readonly maxPendingRequests: number;
   /** Max bytes of a state snapshot accepted in state transfer. */
@@ -104,6 +110,7 @@ export function defaultPbftConfig(f: number, overrides: Partial<PbftConfig> = {}
     statusIntervalMs: 1000,
     maxRequestBytes: 1 << 20,
     clientWindow: 1024,
+    maxClients: 10_000,
     maxPendingRequests: 100_000,
     maxSnapshotBytes: 256 << 20,
     ...overrides,

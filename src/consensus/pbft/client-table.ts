@@ -7,7 +7,10 @@
  * the table has not been executed yet and WILL be executed when ordered, even after a later id
  * of the same client — so a faulty primary cannot censor request t by ordering t+1 first (the
  * pitfall of the single "last timestamp" rule with pipelined clients). Ids ≤ max − W are too
- * old and ignored. Memory per client is bounded by W results.
+ * old and ignored. Memory per client is bounded by W results; the number of clients is bounded
+ * by `maxClients`: beyond it the client whose last execution is oldest (ties: smallest id) is
+ * evicted — deterministically, since it depends on replicated state only. An evicted client
+ * loses exactly-once for requests it retransmits later (cf. BFT-SMaRt's session expiry).
  *
  * The table is replicated state: it is part of every checkpoint snapshot, so state transfer
  * preserves exactly-once.
@@ -22,15 +25,26 @@ export type LookupResult =
 
 interface ClientEntry {
   max: bigint;
+  /** Sequence number of the batch that last executed a request of this client. */
+  lastSeq: bigint;
   results: Map<bigint, Uint8Array>;
 }
+
+/** Default bound on the number of clients in the table. */
+export const DEFAULT_MAX_CLIENTS = 10_000;
 
 /** Deterministic per-client exactly-once table. */
 export class ClientTable {
   private readonly clients = new Map<string, ClientEntry>();
 
-  /** @param window W ≥ 1, the per-client request-id window. */
-  constructor(private readonly window: number) {}
+  /**
+   * @param window W ≥ 1, the per-client request-id window
+   * @param maxClients bound on the number of clients remembered (≥ 1)
+   */
+  constructor(
+    private readonly window: number,
+    private readonly maxClients = DEFAULT_MAX_CLIENTS,
+  ) {}
 
   /** Whether request `requestId` of `clientId` is new, executed (with its result), or too old. */
   lookup(clientId: string, requestId: bigint): LookupResult {
@@ -42,19 +56,36 @@ export class ClientTable {
     return { status: 'new' };
   }
 
-  /** Record the result of an executed request (caller checked `lookup` is `new`). */
-  record(clientId: string, requestId: bigint, result: Uint8Array): void {
+  /**
+   * Record the result of a request executed in batch `seq` (caller checked `lookup` is `new`).
+   * May evict the least recently served other client when the table is full.
+   */
+  record(clientId: string, requestId: bigint, result: Uint8Array, seq: bigint): void {
     let e = this.clients.get(clientId);
     if (!e) {
-      e = { max: 0n, results: new Map() };
+      if (this.clients.size >= this.maxClients) this.evictOne();
+      e = { max: 0n, lastSeq: seq, results: new Map() };
       this.clients.set(clientId, e);
     }
+    e.lastSeq = seq;
     e.results.set(requestId, result);
     if (requestId > e.max) {
       e.max = requestId;
       const floor = e.max - BigInt(this.window);
       for (const id of e.results.keys()) if (id <= floor) e.results.delete(id);
     }
+  }
+
+  private evictOne(): void {
+    let victim: string | undefined;
+    let victimSeq = 0n;
+    for (const [id, e] of this.clients) {
+      if (victim === undefined || e.lastSeq < victimSeq || (e.lastSeq === victimSeq && id < victim)) {
+        victim = id;
+        victimSeq = e.lastSeq;
+      }
+    }
+    if (victim !== undefined) this.clients.delete(victim);
   }
 
   /** Number of clients known (gauge). */
@@ -72,12 +103,13 @@ export class ClientTable {
     for (const id of [...this.clients.keys()].sort()) {
       const e = this.clients.get(id)!;
       const idBytes = enc.encode(id);
-      const h = new Uint8Array(1 + idBytes.length + 8 + 4);
+      const h = new Uint8Array(1 + idBytes.length + 8 + 8 + 4);
       const dv = new DataView(h.buffer);
       h[0] = idBytes.length;
       h.set(idBytes, 1);
       dv.setBigUint64(1 + idBytes.length, e.max);
-      dv.setUint32(9 + idBytes.length, e.results.size);
+      dv.setBigUint64(9 + idBytes.length, e.lastSeq);
+      dv.setUint32(17 + idBytes.length, e.results.size);
       parts.push(h);
       for (const rid of [...e.results.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
         const r = e.results.get(rid)!;
@@ -96,7 +128,7 @@ export class ClientTable {
    * @returns the table and the offset after it
    * @throws {DecodeError} on malformed bytes
    */
-  static decode(bytes: Uint8Array, offset: number, window: number): { table: ClientTable; next: number } {
+  static decode(bytes: Uint8Array, offset: number, window: number, maxClients = DEFAULT_MAX_CLIENTS): { table: ClientTable; next: number } {
     const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     let p = offset;
     const need = (n: number): void => {
@@ -105,7 +137,8 @@ export class ClientTable {
     need(4);
     const count = dv.getUint32(p);
     p += 4;
-    const table = new ClientTable(window);
+    if (count > maxClients) throw new DecodeError('too-large', `${count} clients`);
+    const table = new ClientTable(window, maxClients);
     const dec = new TextDecoder('utf-8', { fatal: true });
     let prev: string | undefined;
     for (let i = 0; i < count; i++) {
@@ -113,7 +146,7 @@ export class ClientTable {
       const len = bytes[p]!;
       p += 1;
       if (len === 0 || len > CODEC_LIMITS.maxClientIdBytes) throw new DecodeError('invalid', 'client id length');
-      need(len + 12);
+      need(len + 20);
       let id: string;
       try {
         id = dec.decode(bytes.subarray(p, p + len));
@@ -124,8 +157,9 @@ export class ClientTable {
       prev = id;
       p += len;
       const max = dv.getBigUint64(p);
-      const n = dv.getUint32(p + 8);
-      p += 12;
+      const lastSeq = dv.getBigUint64(p + 8);
+      const n = dv.getUint32(p + 16);
+      p += 20;
       if (n > window) throw new DecodeError('too-large', 'client results');
       const results = new Map<bigint, Uint8Array>();
       for (let j = 0; j < n; j++) {
@@ -137,7 +171,7 @@ export class ClientTable {
         results.set(rid, bytes.slice(p, p + rlen));
         p += rlen;
       }
-      table.clients.set(id, { max, results });
+      table.clients.set(id, { max, lastSeq, results });
     }
     return { table, next: p };
   }
@@ -172,9 +206,9 @@ export function encodeCoreState(table: ClientTable, appSnapshot: Uint8Array): Ui
  * Decode {@link encodeCoreState} bytes.
  * @throws {DecodeError} on malformed bytes
  */
-export function decodeCoreState(bytes: Uint8Array, window: number): { table: ClientTable; app: Uint8Array } {
+export function decodeCoreState(bytes: Uint8Array, window: number, maxClients = DEFAULT_MAX_CLIENTS): { table: ClientTable; app: Uint8Array } {
   if (bytes.length < 1 || bytes[0] !== STATE_VERSION) throw new DecodeError('bad-version', 'core state version');
-  const { table, next } = ClientTable.decode(bytes, 1, window);
+  const { table, next } = ClientTable.decode(bytes, 1, window, maxClients);
   if (next + 4 > bytes.length) throw new DecodeError('truncated', 'app snapshot length');
   const len = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(next);
   if (next + 4 + len !== bytes.length) throw new DecodeError('invalid', 'app snapshot length mismatch');

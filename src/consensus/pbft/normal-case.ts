@@ -310,7 +310,7 @@ export abstract class NormalCase extends ReplicaBase {
     for (let i = 0; i < fresh.length; i++) {
       const q = fresh[i]!;
       const result = results[i] ?? new Uint8Array();
-      this.table.record(q.clientId, q.requestId, result);
+      this.table.record(q.clientId, q.requestId, result, seq);
       this.reply(q.clientId, q.requestId, result);
     }
     this.lastExecuted = seq;

@@ -54,6 +54,7 @@ export function validateConfig(c: PbftConfig): void {
     if (!(c[k] > 0)) bad(`${k} must be positive`);
   }
   if (!(c.batchMaxDelayMs >= 0)) bad('batchMaxDelayMs must be ≥ 0');
+  if (c.maxClients !== undefined && !(Number.isInteger(c.maxClients) && c.maxClients >= 1)) bad('maxClients must be a positive integer');
 }
 
 /** Per-sequence-number agreement state for the current view. */
@@ -140,7 +141,7 @@ export abstract class ReplicaBase implements CertContext {
   ) {
     validateConfig(config);
     if (!Number.isInteger(id) || id < 0 || id >= config.n) throw new PbftConfigError(`replica id ${id} not in 0..${config.n - 1}`);
-    this.table = new ClientTable(config.clientWindow);
+    this.table = new ClientTable(config.clientWindow, config.maxClients);
     this.dropped = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
   }
 

@@ -244,7 +244,7 @@ export class PbftReplica extends ViewChangeLayer {
     if (!bytesEqual(sha256(snapshot), digest)) return this.drop('bad-snapshot', `digest mismatch at ${seq}`);
     let decoded: ReturnType<typeof decodeCoreState>;
     try {
-      decoded = decodeCoreState(snapshot, this.config.clientWindow);
+      decoded = decodeCoreState(snapshot, this.config.clientWindow, this.config.maxClients);
       this.app.restore(decoded.app, seq);
     } catch (e) {
       return this.drop('bad-snapshot', `restore at ${seq}: ${e instanceof Error ? e.message : String(e)}`);
