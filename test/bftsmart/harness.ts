@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import type { AdapterEvent, ApplicationProxy } from '../../src/consensus/adapter.ts';
 import {
   allocateBftSmartAddresses,
@@ -24,6 +25,12 @@ export const SKIP_REASON =
   BFTSMART_HOME === undefined || BFTSMART_HOME === ''
     ? 'BFTSMART_HOME not set: point it at a BFT-SMaRt build (its jar, lib/, config/) to run these tests (docs/bftsmart.md)'
     : false;
+
+/**
+ * Set BFTSMART_TEST_LOG=/path/file to get every adapter's log (JVM stdout at debug, stderr at
+ * warn, restarts) as pino JSON lines in that file, for debugging a failing run.
+ */
+const testLogger = process.env['BFTSMART_TEST_LOG'] ? pino({ level: 'debug' }, pino.destination(process.env['BFTSMART_TEST_LOG'])) : undefined;
 
 /** Options of {@link startBftSmartHarness}. */
 export interface HarnessOptions {
@@ -58,7 +65,7 @@ export async function startBftSmartHarness(proxies: readonly ApplicationProxy[],
     });
   }
   const make = (i: number): BftSmartAdapter => {
-    const a = createBftSmartAdapter({ home, replicaId: i, workDir: workDirs[i]!, cacheDir: join(tmpdir(), 'cart-test-glue-cache'), ...options.adapter });
+    const a = createBftSmartAdapter({ home, replicaId: i, workDir: workDirs[i]!, cacheDir: join(tmpdir(), 'cart-test-glue-cache'), logger: testLogger, ...options.adapter });
     if (options.onEvent !== undefined) a.onEvent((e) => options.onEvent!(i, e));
     return a;
   };

@@ -185,8 +185,11 @@ export class BftSmartAdapter implements ConsensusAdapter {
   }
 
   /**
-   * Compile the glue if needed, start the JVM and wait until BFT-SMaRt's replica and relay
-   * client are up (12–14 s typically). The proxy must be in its initial (empty) state.
+   * Compile the glue if needed, start the JVM and wait until its relay client is connected to
+   * the replicas (12–14 s typically). The local BFT-SMaRt replica may still be retrieving state
+   * then (a restarted replica catches up once the cluster orders its next request: BFT-SMaRt
+   * serves no state while its last decision is exactly a checkpoint). The proxy must be in its
+   * initial (empty) state.
    * @throws {GlueCompileError} javac failed; {@link GlueProcessError} the JVM failed before
    *   ready (stderr attached); {@link BftSmartConfigError} bad home or replica id.
    */

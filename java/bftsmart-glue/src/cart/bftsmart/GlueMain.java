@@ -21,7 +21,8 @@ import java.util.Map;
  *     BFT-SMaRt's own client (baseline for benchmarks)
  * </pre>
  * The link token is read from the environment variable CART_GLUE_TOKEN. READY is sent once the
- * replica (and its relay client) or the client proxies are constructed.
+ * relay client (replica mode; the replica itself may still be retrieving state) or the client
+ * proxies (client mode) are constructed.
  */
 public final class GlueMain {
     private GlueMain() {}
@@ -43,7 +44,18 @@ public final class GlueMain {
             Handler handler = new Handler();
             channel.start(handler);
             GlueRecoverable service = new GlueRecoverable(channel);
-            new ServiceReplica(id, config, service, service, null, new DefaultReplier(), null);
+            // ServiceReplica's constructor returns only after a (re)started replica retrieved the
+            // state, and BFT-SMaRt serves no state while the last decision is a checkpoint: the
+            // relay client must not wait for it, or an idle cluster would never move on.
+            Thread replica = new Thread(() -> {
+                try {
+                    new ServiceReplica(id, config, service, service, null, new DefaultReplier(), null);
+                } catch (Throwable t) {
+                    GlueChannel.fatal("BFT-SMaRt replica failed to start: " + t);
+                }
+            }, "cart-glue-replica-start");
+            replica.setDaemon(true);
+            replica.start();
             waitForPeers(a.getOrDefault("peers", ""), Long.parseLong(a.getOrDefault("peer-wait-ms", "30000")));
             handler.target = new RelayClient(channel, new AsynchServiceProxy(clientId, config));
             channel.send(new GlueChannel.Frame(GlueChannel.READY).i32(id));
