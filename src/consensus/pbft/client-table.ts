@@ -58,16 +58,17 @@ export class ClientTable {
 
   /**
    * Record the result of a request executed in batch `seq` (caller checked `lookup` is `new`).
-   * May evict the least recently served other client when the table is full.
+   * May evict the least recently served other client when the table is full. `seq` defaults to
+   * 0 (only eviction order depends on it).
    */
-  record(clientId: string, requestId: bigint, result: Uint8Array, seq: bigint): void {
+  record(clientId: string, requestId: bigint, result: Uint8Array, seq = 0n): void {
     let e = this.clients.get(clientId);
     if (!e) {
       if (this.clients.size >= this.maxClients) this.evictOne();
       e = { max: 0n, lastSeq: seq, results: new Map() };
       this.clients.set(clientId, e);
     }
-    e.lastSeq = seq;
+    if (seq > e.lastSeq) e.lastSeq = seq;
     e.results.set(requestId, result);
     if (requestId > e.max) {
       e.max = requestId;
