@@ -29,6 +29,8 @@
  * (`backends.ts`) fall back to mcl.
  */
 import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import { bls12_381 as nobleBls } from '@noble/curves/bls12-381.js';
 import type { CurveOps, PreparedPublicKey } from './curve-ops.ts';
 import { BackendError } from './errors.ts';
@@ -94,6 +96,7 @@ export function loadBlst(requireFn: (id: string) => unknown = requireCjs): BlstB
   if (binding !== undefined && requireFn === requireCjs) return binding;
   let b: BlstBinding;
   try {
+    if (!isMainThread) pinNativeLibrary(requireFn);
     b = (requireFn(`${BLST_PACKAGE}/dist/bindings.js`) as { blst: BlstBinding }).blst;
   } catch (cause) {
     throw new BackendError(`cannot load the native blst module (${BLST_PACKAGE} = @chainsafe/blst@0.2.11)`, { cause });
@@ -108,6 +111,24 @@ export function loadBlst(requireFn: (id: string) => unknown = requireCjs): BlstB
   }
   if (requireFn === requireCjs) binding = b;
   return b;
+}
+
+/** dlopen(3) RTLD_NODELETE (not in `os.constants.dlopen`): glibc/musl 0x1000, macOS 0x80. */
+const RTLD_NODELETE: Partial<Record<NodeJS.Platform, number>> = { linux: 0x1000, darwin: 0x80 };
+
+/**
+ * Keeps the native library mapped for the life of the process. When a worker thread exits, Node
+ * dlclose()s the addons it loaded and only afterwards tears down the worker's heap, whose weak
+ * callbacks (SWIG's destructors for still-live blst objects) then jump into unmapped code:
+ * SIGSEGV (seen with piscina's `destroy()`). Opening the same file once more with RTLD_NODELETE
+ * makes every later dlclose() a no-op. (Where the flag is unknown — Windows — nothing is done;
+ * the service also loads the module on the main thread, which keeps it mapped the same way.)
+ */
+function pinNativeLibrary(requireFn: (id: string) => unknown): void {
+  const flag = RTLD_NODELETE[process.platform];
+  if (flag === undefined) return;
+  const paths = requireFn(`${BLST_PACKAGE}/dist/scripts/paths.js`) as { getBinaryPath(): string };
+  process.dlopen({ exports: {} } as NodeJS.Module, paths.getBinaryPath(), osConstants.dlopen.RTLD_NOW! | flag);
 }
 
 /** RFC 9380 J.9.1, msg = "abc": P compressed (P.x with the compression flag; P.y is the smaller root). */

@@ -5,6 +5,7 @@
  * see the same error classes either way.
  */
 import { Piscina } from 'piscina';
+import { loadBlst } from './backend-blst.ts';
 import { loadThresholdBls, DEFAULT_BACKEND } from './backends.ts';
 import { BackendError } from './errors.ts';
 import { fromWireError, runOp, type CryptoOp, type OpResult, type PingResult } from './ops.ts';
@@ -45,17 +46,20 @@ function workerExecArgv(): string[] {
 /**
  * Creates a crypto service.
  * @param opts.workers - worker threads; 0 (default) runs in-thread.
- * @param opts.backend - 'mcl' (default) or 'noble'.
+ * @param opts.backend - 'blst' (default; falls back to 'mcl' if the native module cannot be
+ *   loaded — `backend` of the result names what actually runs), 'mcl' or 'noble'.
  * @throws BackendError if the backend cannot be loaded (in the workers: on the warm-up call).
  */
 export async function createCryptoService(opts: CryptoServiceOptions = {}): Promise<CryptoServiceHandle> {
-  const backend = opts.backend ?? DEFAULT_BACKEND;
+  const requested = opts.backend ?? DEFAULT_BACKEND;
+  let backend = requested; // what actually runs ('blst' may fall back to 'mcl')
   const workers = opts.workers ?? 0;
   if (!Number.isSafeInteger(workers) || workers < 0 || workers > 256) throw new BackendError(`bad worker count ${String(workers)}`);
   let exec: (req: CryptoOp) => Promise<OpResult>;
   let closeFn: () => Promise<void>;
   if (workers === 0) {
-    const bls = await loadThresholdBls(backend);
+    const bls = await loadThresholdBls(requested);
+    backend = bls.backend;
     let closed = false;
     exec = async (req) => {
       if (closed) throw new BackendError('crypto service is closed');
@@ -65,6 +69,15 @@ export async function createCryptoService(opts: CryptoServiceOptions = {}): Prom
       closed = true;
     };
   } else {
+    if (requested === 'blst') {
+      // Keep the native library mapped on the main thread too, so a worker's exit never unloads it
+      // (see pinNativeLibrary in backend-blst.ts). Failure is fine here: the workers fall back.
+      try {
+        loadBlst();
+      } catch {
+        /* reported by the workers' fallback warning */
+      }
+    }
     const pool = new Piscina({
       filename: WORKER_URL.href,
       minThreads: workers,
@@ -75,7 +88,7 @@ export async function createCryptoService(opts: CryptoServiceOptions = {}): Prom
     let closed = false;
     exec = (req) => {
       if (closed) return Promise.reject(new BackendError('crypto service is closed'));
-      return pool.run({ backend, req } satisfies WorkerTask) as Promise<OpResult>;
+      return pool.run({ backend: requested, req } satisfies WorkerTask) as Promise<OpResult>;
     };
     closeFn = async () => {
       if (closed) return;
@@ -84,7 +97,8 @@ export async function createCryptoService(opts: CryptoServiceOptions = {}): Prom
     };
     try {
       // Warm every thread up (loads wasm) and surface load errors now, not on the first request.
-      await Promise.all(Array.from({ length: workers }, () => exec({ op: 'ping' }).then(unwrap)));
+      const pings = await Promise.all(Array.from({ length: workers }, () => exec({ op: 'ping' }).then(unwrap) as Promise<PingResult>));
+      backend = pings[0]!.backend;
     } catch (cause) {
       await closeFn();
       throw cause instanceof BackendError ? cause : new BackendError('crypto workers failed to start', { cause });

@@ -67,12 +67,12 @@ export interface KeySetSpec {
 }
 
 /**
- * Synchronous threshold BLS core, one implementation per backend ('mcl' = mcl-wasm, the Node
- * default; 'noble' = @noble/curves, pure JS). All backends produce byte-identical outputs.
+ * Synchronous threshold BLS core, one implementation per backend ('blst' = native blst, the Node
+ * default; 'mcl' = mcl-wasm; 'noble' = @noble/curves, pure JS). All backends produce byte-identical outputs.
  * Every byte input is decoded with infinity and subgroup checks.
  */
 export interface ThresholdBls {
-  /** Backend name, e.g. 'mcl' or 'noble'. */
+  /** Backend name: 'blst', 'mcl' or 'noble' (the one actually running). */
   readonly backend: string;
   /**
    * σ_i = s_i · H_domain(message).
@@ -118,6 +118,7 @@ export type CombineAndVerifyResult =
  * (so the event loop keeps serving) or in-thread (workers: 0).
  */
 export interface CryptoService {
+  /** The backend actually running (after a possible blst → mcl fallback). */
   readonly backend: string;
   /** Worker thread count; 0 = in-thread. */
   readonly workers: number;
@@ -142,6 +143,6 @@ export interface CryptoService {
 export interface CryptoServiceOptions {
   /** Worker threads (default 0 = in-thread). */
   readonly workers?: number;
-  /** Backend name (default: the fastest, 'mcl'). */
+  /** Backend name: 'blst' (default, native; falls back to 'mcl' when unavailable), 'mcl' or 'noble'. */
   readonly backend?: string;
 }

@@ -2,7 +2,8 @@
  * RFC 9380 known-answer tests.
  * - Appendix K.1: expand_message_xmd with SHA-256, DST "QUUX-V01-CS02-with-expander-SHA256-128".
  * - Appendix J.9.1: hash_to_curve suite BLS12381G1_XMD:SHA-256_SSWU_RO_ (the suite CART uses),
- *   DST "QUUX-V01-CS02-with-BLS12381G1_XMD:SHA-256_SSWU_RO_", run through every backend.
+ *   DST "QUUX-V01-CS02-with-BLS12381G1_XMD:SHA-256_SSWU_RO_", run through every backend
+ *   (blst, mcl, noble).
  * Vectors copied from RFC 9380 (expected P.x / P.y as printed there).
  */
 import { test } from 'node:test';
@@ -10,7 +11,7 @@ import assert from 'node:assert/strict';
 import { expand_message_xmd } from '@noble/curves/abstract/hash-to-curve.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { loadThresholdBls } from '../../src/crypto/index.ts';
-import { loadGeneric } from '../../src/crypto/backends.ts';
+import { BACKENDS, loadGeneric } from '../../src/crypto/backends.ts';
 import { CIPHERSUITE_IDS, H2C_SUITE } from '../../src/crypto/suite.ts';
 import { compressG1, enc, hex } from './helpers.ts';
 
@@ -49,9 +50,10 @@ test('RFC 9380 K.1 expand_message_xmd(SHA-256) vectors', () => {
   });
 });
 
-for (const backend of ['mcl', 'noble']) {
+for (const backend of BACKENDS) {
   test(`RFC 9380 J.9.1 BLS12381G1_XMD:SHA-256_SSWU_RO_ vectors (${backend})`, async () => {
     const bls = await loadGeneric(backend);
+    assert.equal(bls.backend, backend);
     const dst = enc('QUUX-V01-CS02-with-BLS12381G1_XMD:SHA-256_SSWU_RO_');
     MSGS.forEach((m, i) => {
       const [x, y] = G1_RO[i]!;
@@ -75,5 +77,25 @@ test('CART domain separation tags: one per domain, RFC 9380 suite suffix, ≤ 25
   const hashes = ids.map((id) => hex(mclG.hashToCurveWithDst(m, enc(id))));
   assert.equal(new Set(hashes).size, 4);
   assert.deepEqual(ids.map((id) => hex(noble.hashToCurveWithDst(m, enc(id)))), hashes);
+  const blst = await loadGeneric('blst');
+  assert.deepEqual(ids.map((id) => hex(blst.hashToCurveWithDst(m, enc(id)))), hashes);
   assert.equal(bls.backend, 'mcl');
+});
+
+test('DSTs with non-ASCII, NUL and 255 bytes hash identically on all backends (blst takes DSTs as strings)', async () => {
+  const all = await Promise.all(BACKENDS.map((b) => loadGeneric(b)));
+  const dsts = [
+    Uint8Array.from([0x43, 0x00, 0x41]), // embedded NUL
+    Uint8Array.from([0xc3, 0xa9, 0x80, 0xff]), // bytes ≥ 0x80 (not valid UTF-8 throughout)
+    new Uint8Array(255).map((_, i) => (i * 7 + 1) & 0x7f || 1), // longest allowed
+    enc('x'),
+  ];
+  for (const [k, dst] of dsts.entries()) {
+    for (const m of [enc(''), enc('abc')]) {
+      const out = all.map((b) => hex(b.hashToCurveWithDst(m, dst)));
+      assert.equal(new Set(out).size, 1, `DST #${k}: ${BACKENDS.join(' / ')} differ`);
+    }
+  }
+  // distinct DSTs give distinct points
+  assert.equal(new Set(dsts.map((d) => hex(all[0]!.hashToCurveWithDst(enc('abc'), d)))).size, dsts.length);
 });

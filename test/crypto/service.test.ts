@@ -1,7 +1,8 @@
 /**
  * CryptoService: the same results in-thread (workers: 0) and on piscina worker threads (the
  * worker really runs on another thread), typed errors rebuilt across the thread boundary,
- * the optimistic combineAndVerify path, batching, and clean shutdown.
+ * the optimistic combineAndVerify path, batching, clean shutdown, and the native blst backend
+ * (the default) loading in worker threads.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -79,4 +80,25 @@ test('worker service with the noble backend and an unknown backend', async (t) =
   assert.equal(await svc.verifyShare(ks, 'ordered-reply', msg, s), true);
   await svc.close();
   await assert.rejects(createCryptoService({ workers: 1, backend: 'nope' }), (e: Error) => e.name === 'BackendError');
+});
+
+test('default backend (native blst) on 2 worker threads: loads in every thread, same bytes as mcl in-thread', async (t) => {
+  const svc = await createCryptoService({ workers: 2 });
+  t.after(() => svc.close());
+  assert.equal(svc.backend, 'blst', 'no fallback to mcl on this platform');
+  // both threads serve (and report blst): run enough pings concurrently that both get work
+  const pings = await Promise.all(Array.from({ length: 8 }, () => svc.ping()));
+  assert.ok(pings.every((p) => p.backend === 'blst' && p.threadId !== threadId));
+  const sigShares = await Promise.all([1, 2, 3, 4].map((i) => svc.signShare(shares[i - 1]![0]!, 'ordered-reply', msg)));
+  const mcl = await loadThresholdBls('mcl');
+  assert.deepEqual(sigShares.map((s) => hex(s.signature)), [1, 2, 3, 4].map((i) => hex(mcl.signShare(shares[i - 1]![0]!, 'ordered-reply', msg).signature)));
+  const sig = await svc.combine(ks, [sigShares[3]!, sigShares[0]!]);
+  assert.equal(hex(sig), hex(mcl.combine(ks, sigShares.slice(1, 3))));
+  assert.equal(await svc.verify(ks.groupPublicKey, 'ordered-reply', msg, sig), true);
+  assert.equal(mcl.verify(ks.groupPublicKey, 'ordered-reply', msg, sig), true);
+  const forged = { index: 2, signature: sigShares[3]!.signature };
+  const r = await svc.combineAndVerify(ks, 'ordered-reply', msg, [sigShares[0]!, forged, sigShares[2]!]);
+  assert.ok('signature' in r && hex(r.signature) === hex(sig));
+  assert.deepEqual(r.badShares, [2]);
+  await assert.rejects(svc.combine(ks, [{ index: 1, signature: infinity(48) }, sigShares[1]!]), InfinityPointError);
 });

@@ -6,6 +6,7 @@
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  BACKENDS,
   dealKeySets,
   defaultKeySetSpecs,
   loadThresholdBls,
@@ -40,12 +41,13 @@ function subsets(k: number, from = 1): number[][] {
   return out;
 }
 
-for (const backend of ['mcl', 'noble']) {
+for (const backend of BACKENDS) {
   describe(`threshold BLS (${backend})`, () => {
     let bls: ThresholdBls;
     let shares: SignatureShare[];
     before(async () => {
       bls = await loadThresholdBls(backend);
+      assert.equal(bls.backend, backend, 'the backend really loaded (no silent fallback)');
       shares = Array.from({ length: n }, (_, k) => bls.signShare(orderedShare(k + 1), 'ordered-reply', msg));
     });
 
@@ -171,31 +173,40 @@ for (const backend of ['mcl', 'noble']) {
   });
 }
 
-test('mcl and noble interoperate byte for byte', async () => {
-  const mcl = await loadThresholdBls('mcl');
-  const noble = await loadThresholdBls('noble');
+test('blst, mcl and noble interoperate byte for byte (shares, combination, verification)', async () => {
+  const all = await Promise.all(BACKENDS.map((b) => loadThresholdBls(b)));
   const m = enc('interop');
-  const s1 = mcl.signShare(orderedShare(1), 'ordered-reply', m);
-  const s2 = noble.signShare(orderedShare(2), 'ordered-reply', m);
-  const s3 = mcl.signShare(orderedShare(5), 'ordered-reply', m);
-  assert.equal(hex(noble.signShare(orderedShare(1), 'ordered-reply', m).signature), hex(s1.signature));
-  assert.equal(noble.verifyShare(ordered, 'ordered-reply', m, s1), true);
-  assert.equal(mcl.verifyShare(ordered, 'ordered-reply', m, s2), true);
-  const sigMcl = mcl.combine(ordered, [s1, s2, s3]);
-  const sigNoble = noble.combine(ordered, [s1, s2, s3]);
-  assert.equal(hex(sigMcl), hex(sigNoble));
-  assert.equal(noble.verify(ordered.groupPublicKey, 'ordered-reply', m, sigMcl), true);
-  assert.equal(mcl.verify(ordered.groupPublicKey, 'ordered-reply', m, sigNoble), true);
+  // every backend signs the same bytes for the same key share
+  for (const i of [1, 2, 5]) {
+    const sigs = all.map((b) => hex(b.signShare(orderedShare(i), 'ordered-reply', m).signature));
+    assert.equal(new Set(sigs).size, 1, `share ${i}: ${BACKENDS.join(' / ')} differ`);
+  }
+  // shares from different backends, combined and verified on every backend
+  const mixed = [all[0]!.signShare(orderedShare(1), 'ordered-reply', m), all[1]!.signShare(orderedShare(2), 'ordered-reply', m), all[2]!.signShare(orderedShare(5), 'ordered-reply', m)];
+  const combined = all.map((b) => hex(b.combine(ordered, mixed)));
+  assert.equal(new Set(combined).size, 1, 'combination differs across backends');
+  const sig = all[0]!.combine(ordered, mixed);
+  for (const b of all) {
+    for (const s of mixed) assert.equal(b.verifyShare(ordered, 'ordered-reply', m, s), true, b.backend);
+    assert.equal(b.verify(ordered.groupPublicKey, 'ordered-reply', m, sig), true, b.backend);
+    assert.equal(b.verify(ordered.groupPublicKey, 'readonly-reply', m, sig), false, b.backend);
+  }
+  // a batch built from all backends' signatures verifies on each
+  const items = all.map((b, k) => {
+    const mk = enc(`batch ${k}`);
+    return { publicKey: ordered.groupPublicKey, domain: 'ordered-reply' as const, message: mk, signature: b.combine(ordered, [1, 3, 4].map((i) => b.signShare(orderedShare(i), 'ordered-reply', mk))) };
+  });
+  for (const b of all) assert.equal(b.batchVerify(items), true, b.backend);
 });
 
-test('large messages (1 MiB, 4 KiB, empty) hash identically on both backends', async () => {
-  const mcl = await loadThresholdBls('mcl');
-  const noble = await loadThresholdBls('noble');
+test('large messages (1 MiB, 4 KiB, empty) hash identically on all backends', async () => {
+  const all = await Promise.all(BACKENDS.map((b) => loadThresholdBls(b)));
   for (const len of [0, 1024, 1025, 4096, 1 << 20]) {
     const m = new Uint8Array(len).map((_, i) => (i * 31 + 7) & 0xff);
-    const a = mcl.signShare(orderedShare(1), 'ordered-reply', m);
-    assert.equal(hex(noble.signShare(orderedShare(1), 'ordered-reply', m).signature), hex(a.signature), `length ${len}`);
-    assert.equal(mcl.verifyShare(ordered, 'ordered-reply', m, a), true);
+    const sigs = all.map((b) => hex(b.signShare(orderedShare(1), 'ordered-reply', m).signature));
+    assert.equal(new Set(sigs).size, 1, `length ${len}`);
+    const a = all[0]!.signShare(orderedShare(1), 'ordered-reply', m);
+    for (const b of all) assert.equal(b.verifyShare(ordered, 'ordered-reply', m, a), true, `${b.backend}, length ${len}`);
   }
 });
 
