@@ -343,6 +343,25 @@ export abstract class NormalCase extends ReplicaBase {
     this.tryPropose(false);
   }
 
+  /**
+   * Re-send our own agreement messages for the first few uncommitted slots after
+   * lastExecuted (called once per status interval when execution made no progress), so a lost
+   * PRE-PREPARE/PREPARE/COMMIT does not force a view change. Receivers ignore duplicates.
+   */
+  protected retransmitStuckSlots(maxSlots = 4): void {
+    if (!this.active) return;
+    for (let seq = this.lastExecuted + 1n, i = 0; i < maxSlots; seq++, i++) {
+      const s = this.log.get(seq);
+      if (!s) continue;
+      if (s.committed) continue;
+      if (this.isPrimary && s.prePrepare) this.send('all', s.prePrepare);
+      const p = s.prepares.get(this.id);
+      if (p) this.send('all', p);
+      const c = s.commits.get(this.id);
+      if (c) this.send('all', c);
+    }
+  }
+
   // ---- request timer (§4.4)
 
   /**

@@ -28,6 +28,7 @@ import type { CheckpointMsg, FetchMsg, PbftMessage, RequestMsg, StateMsg, Status
  */
 export class PbftReplica extends ViewChangeLayer {
   private fetchCooldown = false;
+  private executedAtLastTick = -1n;
   private readonly servedFetch = new Set<number>();
   /** Highest certified checkpoint we lack the state for. */
   private stateTarget = 0n;
@@ -161,6 +162,8 @@ export class PbftReplica extends ViewChangeLayer {
     this.purgePending();
     if (this.stateTarget > this.lastExecuted || this.lagging()) this.fetch();
     this.retransmitViewChange();
+    if (this.lastExecuted === this.executedAtLastTick) this.retransmitStuckSlots();
+    this.executedAtLastTick = this.lastExecuted;
   }
 
   private onStatus(m: StatusMsg): void {
