@@ -33,7 +33,7 @@ async function run(mode: string, tuning: (i: number) => CartReplicaTuning, batch
   }
   const clients = await Promise.all(
     Array.from({ length: CLIENTS }, (_, c) =>
-      connect({ replicas: replicas.map((r) => r.address), publicKeySets: keys.publicKeySets, contact: 1 + (c % 3), verifier: { verify: (a, b, m, s) => crypto.verify(a, b, m, s) } }),
+      connect({ replicas: replicas.map((r) => r.address), publicKeySets: keys.publicKeySets, contact: 1 + (c % 3), verifier: { verify: (a, b, m, s) => crypto.verify(a, b, m, s), batchVerify: (items) => crypto.batchVerify(items) } }),
     ),
   );
   const op = encodeCounterOperation({ type: 'add', amount: 1n });

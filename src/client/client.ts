@@ -57,6 +57,8 @@ export interface CartClientOptions {
   readonly transport?: ClientTransport;
   /** BLS verifier (default: pure-JS pairing from src/crypto/verify.ts). */
   readonly verifier?: SignatureVerifier;
+  /** Verify the distinct roots of replies that arrive together in one batch check (default true). */
+  readonly batchVerification?: boolean;
   readonly limits?: WireLimits;
 }
 
@@ -77,9 +79,12 @@ export interface CartClientStats {
   readOnlyFallbacks: number;
   /** Attempts that timed out. */
   timeouts: number;
-  /** BLS pairing checks performed, and replies verified from the root cache. */
+  /** Signature checks performed (single or batch, each ~one pairing check), and replies verified from the root cache. */
   pairingChecks: number;
   cacheHits: number;
+  /** Batch checks, and the distinct roots they covered. */
+  batchChecks: number;
+  batchedRoots: number;
 }
 
 interface Pending {
@@ -134,6 +139,8 @@ export class CartClient {
     timeouts: 0,
     pairingChecks: 0,
     cacheHits: 0,
+    batchChecks: 0,
+    batchedRoots: 0,
   };
 
   /** Use {@link connect}. */
@@ -148,7 +155,7 @@ export class CartClient {
     for (const ks of options.publicKeySets ?? []) keys.set(ks.name, ks.groupPublicKey);
     if (options.groupPublicKey) keys.set(ORDERED_KEY_SET, options.groupPublicKey);
     if (!keys.has(ORDERED_KEY_SET)) throw new ClientConfigError(`the '${ORDERED_KEY_SET}' group public key is required`);
-    this.replyVerifier = new ReplyVerifier(keys, options.verifier ?? defaultSignatureVerifier);
+    this.replyVerifier = new ReplyVerifier(keys, options.verifier ?? defaultSignatureVerifier, 4096, options.batchVerification ?? true);
     this.readOnlyPath = (options.readOnlyPath ?? true) && keys.has(READONLY_KEY_SET);
     this.identity = options.identity ?? createClientIdentity();
     this.clientId = this.identity.clientId;
@@ -196,6 +203,8 @@ export class CartClient {
       rejected: { ...this.counters.rejected },
       pairingChecks: this.replyVerifier.pairingChecks,
       cacheHits: this.replyVerifier.cacheHits,
+      batchChecks: this.replyVerifier.batchChecks,
+      batchedRoots: this.replyVerifier.batchedRoots,
     };
   }
 

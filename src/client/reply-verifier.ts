@@ -8,17 +8,27 @@
  * set's group public key. Verified roots are cached (bounded), and concurrent checks of the
  * same root share one pairing check, so k replies from one batch cost one pairing check.
  */
-import { verifyMerkleProof, verifySignature, type Domain } from '../crypto/verify.ts';
+import { batchVerifySignatures, verifyMerkleProof, verifySignature, type BatchItem, type Domain } from '../crypto/verify.ts';
 import type { CartReply } from '../wire/codec.ts';
 import { batchRootMessage, bytesEqual, ORDERED_KEY_SET, replyDigest, toHex } from '../wire/digest.ts';
 
-/** Verifies one BLS group signature; may be asynchronous (e.g. a worker pool). */
+/** Verifies BLS group signatures; may be asynchronous (e.g. a worker pool). */
 export interface SignatureVerifier {
   verify(groupPublicKey: Uint8Array, domain: Domain, message: Uint8Array, signature: Uint8Array): boolean | Promise<boolean>;
+  /**
+   * Optional: all items valid (random linear combination; with one group key this costs about
+   * one pairing check for any number of items). Used when several replies arrive together.
+   */
+  batchVerify?(items: readonly BatchItem[]): boolean | Promise<boolean>;
 }
 
-/** The default verifier: pure-JS pairing check from `src/crypto/verify.ts` (browser-safe). */
-export const defaultSignatureVerifier: SignatureVerifier = { verify: verifySignature };
+/** The default verifier: pure-JS pairing checks from `src/crypto/verify.ts` (browser-safe). */
+export const defaultSignatureVerifier: SignatureVerifier = { verify: verifySignature, batchVerify: batchVerifySignatures };
+
+interface QueuedCheck {
+  readonly item: BatchItem;
+  readonly resolve: (ok: boolean) => void;
+}
 
 /** Why a reply was rejected. */
 export type ReplyRejectReason =
@@ -54,17 +64,66 @@ export class ReplyVerifier {
   pairingChecks = 0;
   /** Replies whose root was already verified. */
   cacheHits = 0;
+  /** Batch verifications (each covering several distinct roots) and the roots they covered. */
+  batchChecks = 0;
+  batchedRoots = 0;
+  private queue: QueuedCheck[] = [];
 
   /**
    * @param groupKeys group public key per key set name
    * @param signatures signature verifier
    * @param cacheSize verified roots kept (default 4096)
+   * @param batching verify distinct roots of replies that arrive together in one batch check (default true)
    */
   constructor(
     private readonly groupKeys: ReadonlyMap<string, Uint8Array>,
     private readonly signatures: SignatureVerifier = defaultSignatureVerifier,
     private readonly cacheSize = 4096,
+    private readonly batching = true,
   ) {}
+
+  /** Queue one signature check; checks queued in the same turn are verified together. */
+  private verifySignature(item: BatchItem): Promise<boolean> {
+    if (!this.batching || !this.signatures.batchVerify) {
+      this.pairingChecks++;
+      return Promise.resolve().then(() => this.signatures.verify(item.publicKey, item.domain, item.message, item.signature));
+    }
+    return new Promise<boolean>((resolve) => {
+      this.queue.push({ item, resolve });
+      if (this.queue.length === 1) queueMicrotask(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const checks = this.queue;
+    this.queue = [];
+    if (checks.length > 1) {
+      this.pairingChecks++;
+      this.batchChecks++;
+      this.batchedRoots += checks.length;
+      let ok = false;
+      try {
+        ok = await this.signatures.batchVerify!(checks.map((c) => c.item));
+      } catch {
+        ok = false;
+      }
+      if (ok) {
+        for (const c of checks) c.resolve(true);
+        return;
+      }
+      // some item is bad: fall back to one check per item (only while someone misbehaves)
+    }
+    for (const c of checks) {
+      this.pairingChecks++;
+      let ok = false;
+      try {
+        ok = await this.signatures.verify(c.item.publicKey, c.item.domain, c.item.message, c.item.signature);
+      } catch {
+        ok = false;
+      }
+      c.resolve(ok);
+    }
+  }
 
   /** Check `reply` against what the client expects. Never throws. */
   async check(reply: CartReply, expected: ExpectedReply): Promise<ReplyVerdict> {
@@ -93,9 +152,7 @@ export class ReplyVerifier {
     let p = this.inflight.get(flightKey);
     if (p) this.cacheHits++;
     else {
-      this.pairingChecks++;
-      p = Promise.resolve()
-        .then(() => this.signatures.verify(groupKey, domainOfKeySet(reply.keySet), message, reply.groupSignature))
+      p = this.verifySignature({ publicKey: groupKey, domain: domainOfKeySet(reply.keySet), message, signature: reply.groupSignature })
         .catch(() => false)
         .finally(() => this.inflight.delete(flightKey));
       this.inflight.set(flightKey, p);

@@ -94,7 +94,7 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
         replicas: endpoints,
         publicKeySets: keys.publicKeySets,
         timeoutMs: 1000,
-        verifier: { verify: (pk, d, m, s) => crypto.verify(pk, d, m, s) },
+        verifier: { verify: (pk, d, m, s) => crypto.verify(pk, d, m, s), batchVerify: (items) => crypto.batchVerify(items) },
         ...extra,
       });
       clients.push(c);
