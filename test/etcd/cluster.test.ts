@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
 import { EtcdNotInstalledError, startEtcdCluster } from '../../src/consensus/etcd/index.ts';
 
 test('a missing etcd binary fails with a clear, typed error naming the Debian package', async () => {
@@ -15,7 +16,7 @@ test('a missing etcd binary fails with a clear, typed error naming the Debian pa
   });
 });
 
-test('cluster: distinct loopback ports, a killed member restarts healthy, close kills all and removes data', async () => {
+test('cluster: distinct loopback ports, a killed member restarts healthy, close kills all; a given dataDir restarts the same cluster', async () => {
   const parent = await mkdtemp(join(tmpdir(), 'cart-etcd-cluster-'));
   const dataDir = join(parent, 'given');
   const cluster = await startEtcdCluster({ members: 3, dataDir });
@@ -33,11 +34,32 @@ test('cluster: distinct loopback ports, a killed member restarts healthy, close 
     const health = (await (await fetch(`${cluster.endpoints[1]}/health`)).json()) as { health: string };
     assert.equal(health.health, 'true');
     assert.throws(() => cluster.isRunning(7), RangeError);
+    const client = new Etcd3({ hosts: [...cluster.endpoints] });
+    try {
+      await client.put('kept').value('yes');
+    } finally {
+      client.close();
+    }
   } finally {
     await cluster.close();
     await cluster.close(); // idempotent
   }
   assert.deepEqual([0, 1, 2].map((i) => cluster.isRunning(i)), [false, false, false]);
   assert.ok(existsSync(join(dataDir, 'member-0')), 'a given dataDir is kept');
+
+  // Starting again on the same dataDir restarts the same cluster: same ports, data kept.
+  const again = await startEtcdCluster({ members: 3, dataDir });
+  try {
+    assert.deepEqual(again.endpoints, cluster.endpoints);
+    const client = new Etcd3({ hosts: [...again.endpoints] });
+    try {
+      assert.equal(await client.get('kept').string(), 'yes');
+    } finally {
+      client.close();
+    }
+  } finally {
+    await again.close();
+  }
+  await assert.rejects(startEtcdCluster({ members: 5, dataDir }), /3-member etcd cluster, not 5/);
   await rm(parent, { recursive: true, force: true });
 });

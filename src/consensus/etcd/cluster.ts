@@ -5,11 +5,12 @@
  * `cart demo --consensus etcd` and the etcd tests.
  *
  * The cluster never touches etcd's default ports (2379/2380) or a system etcd service: ports are
- * picked by the OS (listen on port 0), data lives in a fresh temp folder unless `dataDir` is given.
+ * picked by the OS (listen on port 0), data lives in a fresh temp folder unless `dataDir` is given
+ * (then a second start on the same folder restarts the same cluster on the same ports).
  * Every wait is bounded; on failure, on `close()` and on process exit, all members are killed.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,9 @@ export interface EtcdClusterOptions {
   readonly members?: number;
   /**
    * Parent folder for the members' data dirs (`member-<i>` inside). Default: a fresh temp folder,
-   * removed by `close()`; a given folder is kept.
+   * removed by `close()`. A given folder is kept, and the ports are recorded in it
+   * (`etcd-cluster.json`): starting again on the same folder restarts the same cluster, with its
+   * data, on the same ports.
    */
   readonly dataDir?: string;
   /** Path or name of the etcd binary. Default: `$ETCD_BIN` or `etcd` from `PATH`. */
@@ -83,18 +86,61 @@ export async function startEtcdCluster(options: EtcdClusterOptions = {}): Promis
   let lastError: unknown;
   for (let attempt = 0; attempt < PORT_ATTEMPTS; attempt++) {
     const root = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'cart-etcd-')));
-    const cluster = new LocalEtcdCluster(binary, root, options.dataDir === undefined, options);
+    const saved = options.dataDir === undefined ? undefined : await readLayout(root, n);
+    const layout = saved ?? { token: `cart-${randomBytes(6).toString('hex')}`, ports: await freePorts(2 * n) };
+    const cluster = new LocalEtcdCluster(binary, root, options.dataDir === undefined, layout, options);
     try {
       await cluster.start(n);
+      if (options.dataDir !== undefined && saved === undefined) {
+        await writeFile(join(root, LAYOUT_FILE), JSON.stringify(layout));
+      }
       return cluster;
     } catch (e) {
       lastError = e;
       await cluster.close();
-      if (e instanceof EtcdStartError && /address already in use/.test(e.message)) continue;
+      // New ports help only for a new cluster; a recorded cluster must keep its ports.
+      if (saved === undefined && e instanceof EtcdStartError && /address already in use/.test(e.message)) continue;
       throw e;
     }
   }
   throw lastError;
+}
+
+const LAYOUT_FILE = 'etcd-cluster.json';
+
+/** Ports (client, peer per member) and cluster token of a cluster started on a given dataDir. */
+interface Layout {
+  readonly token: string;
+  readonly ports: readonly number[];
+}
+
+/**
+ * Read the layout recorded in `root`, if any.
+ * @throws {EtcdStartError} if it is malformed or records another number of members
+ */
+async function readLayout(root: string, members: number): Promise<Layout | undefined> {
+  let text: string;
+  try {
+    text = await readFile(join(root, LAYOUT_FILE), 'utf8');
+  } catch {
+    return undefined;
+  }
+  let l: Partial<Layout>;
+  try {
+    l = JSON.parse(text) as Partial<Layout>;
+  } catch {
+    l = {};
+  }
+  const ok =
+    l !== null &&
+    typeof l.token === 'string' &&
+    Array.isArray(l.ports) &&
+    l.ports.every((p) => Number.isInteger(p) && p > 0 && p < 65536);
+  if (!ok) throw new EtcdStartError(`malformed ${join(root, LAYOUT_FILE)}`);
+  if (l.ports!.length !== 2 * members) {
+    throw new EtcdStartError(`${root} holds a ${l.ports!.length / 2}-member etcd cluster, not ${members}`);
+  }
+  return { token: l.token!, ports: l.ports! };
 }
 
 /**
@@ -131,7 +177,6 @@ async function freePorts(count: number): Promise<number[]> {
 class LocalEtcdCluster implements EtcdCluster {
   private members: Member[] = [];
   private closed = false;
-  private readonly token = `cart-${randomBytes(6).toString('hex')}`;
   private readonly onExit = (): void => {
     for (const m of this.members) m.proc?.kill('SIGKILL');
   };
@@ -140,6 +185,7 @@ class LocalEtcdCluster implements EtcdCluster {
     private readonly binary: string,
     private readonly root: string,
     private readonly removeRoot: boolean,
+    private readonly layout: Layout,
     private readonly options: EtcdClusterOptions,
   ) {}
 
@@ -148,7 +194,7 @@ class LocalEtcdCluster implements EtcdCluster {
   }
 
   async start(n: number): Promise<void> {
-    const ports = await freePorts(2 * n);
+    const ports = this.layout.ports;
     this.members = Array.from({ length: n }, (_, i) => ({
       name: `m${i}`,
       clientPort: ports[2 * i]!,
@@ -217,7 +263,7 @@ class LocalEtcdCluster implements EtcdCluster {
       `--initial-advertise-peer-urls=${peer(m)}`,
       `--initial-cluster=${this.members.map((x) => `${x.name}=${peer(x)}`).join(',')}`,
       `--initial-cluster-state=new`,
-      `--initial-cluster-token=${this.token}`,
+      `--initial-cluster-token=${this.layout.token}`,
       `--heartbeat-interval=${this.options.heartbeatMs ?? 100}`,
       `--election-timeout=${this.options.electionTimeoutMs ?? 1000}`,
       '--logger=zap',
