@@ -9,7 +9,7 @@ import { resolve } from 'node:path';
 import { launchLocalDeployment } from '../deploy/launch.ts';
 import { connectToCluster } from '../deploy/client.ts';
 import type { ByzantineFlag } from '../deploy/local-cluster.ts';
-import { decodeKvResult, encodeKvOperation, type KvOperation } from '../apps/kv-codec.ts';
+import { decodeKvResult, encodeKvOperation, type KvOperation, type KvResult } from '../apps/kv-codec.ts';
 import { CoreWorkload, builtinWorkload, parseOverrides, seededRandom } from '../bench/ycsb/index.ts';
 import { resolveWorkload } from '../bench/ycsb/file.ts';
 import { runClosedLoop, runLoadPhase } from '../bench/ycsb/runner.ts';
@@ -49,6 +49,8 @@ export interface DemoSummary {
   readonly rejectedByReason: Record<string, number>;
   /** Correct replies that arrived after the operation had completed (e.g. after a failover); dropped. */
   readonly lateDuplicates: number;
+  /** Accepted read results whose field values differ from what was written (YCSB dataintegrity); must be 0. */
+  readonly integrityErrors: number;
   readonly failed: number;
   readonly failovers: number;
   readonly pairingChecks: number;
@@ -91,6 +93,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   const overrides = parseOverrides(o.property);
   if (o.records !== undefined) overrides.set('recordcount', String(o.records));
   if (o.operations !== undefined) overrides.set('operationcount', String(o.operations));
+  // field values derived from key and field name, so every read result is checked (YCSB dataintegrity)
+  if (!overrides.has('dataintegrity')) overrides.set('dataintegrity', 'true');
   const config = o.workload ? await resolveWorkload(o.workload, overrides) : builtinWorkload('a', overrides);
   const workload = new CoreWorkload(config, seededRandom(o.seed));
   // Byzantine replicas are the highest indices; the primary (replica 1 in view 0) stays honest.
@@ -118,11 +122,12 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       clients.push(await connectToCluster(running.deployment.clusterFile, { contact: i % n, timeoutMs: 3000, maxAttempts: 100, maxOutstanding: 4 }));
     }
     const errorKinds = new Map<string, number>();
-    const execute = async (op: KvOperation, client: number): Promise<void> => {
+    const execute = async (op: KvOperation, client: number): Promise<KvResult> => {
       const c = clients[client % clients.length]!;
       try {
         const r = decodeKvResult(await c.invoke(encodeKvOperation(op)));
         if (r.type === 'error') throw new Error(`application error ${r.code}: ${r.message}`);
+        return r;
       } catch (e) {
         const k = `${(e as Error).name}: ${(e as Error).message}`.slice(0, 160);
         if (!errorKinds.has(k)) log(`operation failed: ${k}`);
@@ -214,6 +219,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
       rejected: Object.values(rejectedByReason).reduce((a, b) => a + b, 0),
       rejectedByReason,
       lateDuplicates,
+      integrityErrors: run.integrityErrors,
       failed: run.errors + load.errors,
       failovers,
       pairingChecks,
@@ -240,6 +246,7 @@ function printSummary(s: DemoSummary, out: (m: string) => void): void {
   out(`  verified replies      ${s.verified}   (load + transactions; each accepted reply carried a valid group signature)`);
   out(`  rejected replies      ${s.rejected}${s.rejected ? `   ${JSON.stringify(s.rejectedByReason)}` : ''}`);
   out(`  late duplicate replies ${s.lateDuplicates}   (correct, arrived after another replica answered; dropped)`);
+  out(`  wrong results accepted ${s.integrityErrors}   (every read checked against the written values)`);
   out(`  failed operations     ${s.failed}`);
   out(`  client failovers      ${s.failovers}`);
   out(`  throughput            ${s.throughputOpsPerSec} ops/s`);
@@ -280,6 +287,6 @@ Examples:
       } else {
         printSummary(summary, (m) => void process.stdout.write(m + '\n'));
       }
-      if (summary.operations === 0 || summary.failed > 0) process.exitCode = 1;
+      if (summary.operations === 0 || summary.failed > 0 || summary.integrityErrors > 0) process.exitCode = 1;
     });
 }

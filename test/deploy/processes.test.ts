@@ -77,6 +77,7 @@ test('cart demo (small): kills the primary halfway, every operation completes an
   assert.equal(s.verified, 60 + 120);
   assert.equal(s.rejected, 0);
   assert.equal(s.killedReplica, 1);
+  assert.equal(s.integrityErrors, 0);
 });
 
 test('cart demo --byzantine 1: lying replica is detected, only correct verified replies are accepted', async () => {
@@ -85,6 +86,7 @@ test('cart demo --byzantine 1: lying replica is detected, only correct verified 
   assert.equal(s.failed, 0);
   assert.equal(s.verified, 40 + 80);
   assert.deepEqual(s.byzantineReplicas, [4]);
+  assert.equal(s.integrityErrors, 0, 'no wrong result was accepted');
   assert.equal(s.killedReplica, null, 'no crash on top of the Byzantine replica (f = 1)');
   assert.ok(s.rejected > 0, 'the Byzantine contact replica\'s replies were rejected by clients');
   assert.ok(s.badSharesDetected > 0, 'honest replicas detected its bad shares');
