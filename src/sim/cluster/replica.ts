@@ -21,7 +21,8 @@ import type { Application } from '../../apps/application.ts';
 import { CartApplicationProxy, type ExecutedBatch } from '../../replica/app-proxy.ts';
 import { RequestVerifier } from '../../replica/request-verifier.ts';
 import { ShareExchange, type ByzantineOptions, type SignedBatch } from '../../replica/share-exchange.ts';
-import { ErrorCode, PROTOCOL_VERSION, decodeClientFrame, decodePeerFrame, encodeClientFrame, encodePeerFrame, encodeReplicaFrame, type CartReply, type CartRequest, type ErrorCodeValue, type PeerMessage } from '../../wire/codec.ts';
+import { ReadOnlyCoordinator, readOnlyKey } from '../../replica/read-only.ts';
+import { DEFAULT_WIRE_LIMITS, ErrorCode, PROTOCOL_VERSION, decodeClientFrame, decodePeerFrame, encodeClientFrame, encodePeerFrame, encodeReplicaFrame, type CartReply, type CartRequest, type ErrorCodeValue, type PeerMessage } from '../../wire/codec.ts';
 import { toHex } from '../../wire/digest.ts';
 import type { SimNetwork } from '../network.ts';
 import type { Scheduler } from '../scheduler.ts';
@@ -49,6 +50,8 @@ export interface SimReplicaDeps {
   readonly config: PbftConfig;
   readonly keySet: PublicKeySet;
   readonly keyShare: KeyShare;
+  /** The 'readonly' key set (t = 2f+1) and this replica's share: enables the read-only path. */
+  readonly readOnlyKeys?: { readonly keySet: PublicKeySet; readonly keyShare: KeyShare };
   readonly crypto: CryptoService;
   readonly net: SimNetwork<SimMsg>;
   readonly scheduler: Scheduler;
@@ -85,6 +88,7 @@ export class SimCartReplica {
   readonly core: PbftReplica;
   readonly proxy: CartApplicationProxy;
   readonly exchange: ShareExchange;
+  private readonly readOnly: ReadOnlyCoordinator | undefined;
   private readonly client: PbftClientCore;
   private readonly verifier = new RequestVerifier();
   private readonly timers = new Map<string, number>();
@@ -105,7 +109,8 @@ export class SimCartReplica {
       forgeShareIndex: d.byzantine === 'forged-share-index',
     };
     const store = new KvStore();
-    this.proxy = new CartApplicationProxy(d.byzantine === 'wrong-execution' ? new WrongExecution(store) : store, {
+    const application = d.byzantine === 'wrong-execution' ? new WrongExecution(store) : store;
+    this.proxy = new CartApplicationProxy(application, {
       onExecuted: (b) => this.onExecuted(b),
       onRestored: (seq) => d.onEvent(d.id, `state restored at seq ${seq}`),
     });
@@ -120,6 +125,23 @@ export class SimCartReplica {
       send: (to, msg) => this.sendPeer(to - 1, msg),
       onReady: (b) => this.onReady(b),
     });
+    this.readOnly = d.readOnlyKeys
+      ? new ReadOnlyCoordinator({
+          index: d.id + 1,
+          keySet: d.readOnlyKeys.keySet,
+          keyShare: d.readOnlyKeys.keyShare,
+          crypto: d.crypto,
+          application,
+          verifier: this.verifier,
+          limits: DEFAULT_WIRE_LIMITS,
+          timeoutMs: 1000,
+          byzantine: byz,
+          send: (to, msg) => this.sendPeer(to - 1, msg),
+          broadcast: (msg) => this.broadcastPeer(msg),
+          onReply: (key, reply) => this.sendReply(key, { ...reply, replica: d.id + 1 }),
+          onFail: (key) => this.failReadOnly(key),
+        })
+      : undefined;
     const app = {
       executeBatch: (sequence: bigint, requests: readonly Uint8Array[]): Uint8Array[] => {
         const results = this.proxy.executeBatch({ sequence, requests });
@@ -157,6 +179,7 @@ export class SimCartReplica {
     this.timers.clear();
     this.clientTimers.clear();
     this.exchange.close();
+    this.readOnly?.close();
   }
 
   /** Deliver a message addressed to replica node `id`. */
@@ -172,7 +195,8 @@ export class SimCartReplica {
       } catch {
         return; // counted as a rejected peer frame in production; dropped here
       }
-      this.exchange.onPeerMessage(from + 1, pm);
+      if (pm.type === 'read-only-request' || pm.type === 'read-only-share') this.readOnly?.onPeerMessage(from + 1, pm);
+      else this.exchange.onPeerMessage(from + 1, pm);
     } else if (msg.ch === 'client' && from >= CLIENT_BASE) {
       this.onClientFrame(from, msg.bytes);
     }
@@ -302,6 +326,10 @@ export class SimCartReplica {
       }
     }
     const clientHex = toHex(clientId);
+    if (req.readOnly) {
+      this.onReadOnly(node, req, clientId, clientHex);
+      return;
+    }
     const key = `${clientHex}:${req.requestId}`;
     const cached = this.proxy.lookup(clientHex, req.requestId);
     if (cached === 'stale') {
@@ -325,6 +353,45 @@ export class SimCartReplica {
     this.pump();
   }
 
+  /** Read-only path (mirrors `server.ts` handleReadOnly): unordered, 'readonly' key set, t = 2f+1. */
+  private onReadOnly(node: number, req: CartRequest, clientId: Uint8Array, clientHex: string): void {
+    const key = readOnlyKey(clientHex, req.requestId);
+    if (!this.readOnly) {
+      this.sendError(node, req.requestId, ErrorCode.READ_ONLY_FAILED, 'read-only path disabled; invoke ordered');
+      return;
+    }
+    let ws = this.waiters.get(key);
+    if (!ws) this.waiters.set(key, (ws = new Set()));
+    ws.add(node);
+    const started = this.readOnly.start(req, clientId);
+    if (started !== 'started') {
+      this.waiters.delete(key);
+      this.sendError(node, req.requestId, ErrorCode.READ_ONLY_FAILED, `read-only ${started}; invoke ordered`);
+    }
+  }
+
+  private failReadOnly(key: string): void {
+    const ws = this.waiters.get(key);
+    if (!ws || this.stopped) return;
+    const requestId = BigInt(key.slice(key.lastIndexOf(':') + 1));
+    for (const node of ws) this.sendError(node, requestId, ErrorCode.READ_ONLY_FAILED, 'no 2f+1 matching read-only results in time; invoke ordered');
+    this.waiters.delete(key);
+  }
+
+  /** Send a signed reply (ordered or read-only) to every waiter of `key`, with Byzantine tampering. */
+  private sendReply(key: string, reply: CartReply): void {
+    const ws = this.waiters.get(key);
+    if (!ws || this.stopped) return;
+    if (this.d.byzantine === 'wrong-results') reply = { ...reply, result: corrupt(reply.result) };
+    if (this.d.byzantine === 'bad-group-signature') reply = { ...reply, groupSignature: corrupt(reply.groupSignature) };
+    const frame = encodeReplicaFrame({ type: 'reply', reply });
+    for (const node of ws) {
+      this.lastReply.set(node, reply);
+      this.d.net.send(this.d.id, node, { ch: 'reply', bytes: frame });
+    }
+    this.waiters.delete(key);
+  }
+
   private onExecuted(batch: ExecutedBatch): void {
     for (const unit of units(this.exchange.onExecuted(batch))) {
       if (unit.replies.some((r) => this.waiters.has(`${r.clientHex}:${r.requestId}`))) this.exchange.want(unit);
@@ -335,9 +402,8 @@ export class SimCartReplica {
     if (this.stopped || !batch.signature) return;
     batch.replies.forEach((r, i) => {
       const key = `${r.clientHex}:${r.requestId}`;
-      const ws = this.waiters.get(key);
-      if (!ws) return;
-      let reply: CartReply = {
+      if (!this.waiters.has(key)) return;
+      this.sendReply(key, {
         requestId: r.requestId,
         clientId: r.clientId,
         result: r.result,
@@ -349,15 +415,7 @@ export class SimCartReplica {
         proof: this.exchange.proof(batch, i),
         groupSignature: batch.signature!,
         replica: this.d.id + 1,
-      };
-      if (this.d.byzantine === 'wrong-results') reply = { ...reply, result: corrupt(reply.result) };
-      if (this.d.byzantine === 'bad-group-signature') reply = { ...reply, groupSignature: corrupt(reply.groupSignature) };
-      const frame = encodeReplicaFrame({ type: 'reply', reply });
-      for (const node of ws) {
-        this.lastReply.set(node, reply);
-        this.d.net.send(this.d.id, node, { ch: 'reply', bytes: frame });
-      }
-      this.waiters.delete(key);
+      });
     });
   }
 
@@ -378,7 +436,9 @@ class WrongExecution implements Application {
   readonly name = 'kv';
   constructor(private readonly inner: KvStore) {}
   execute(operation: Uint8Array): Uint8Array {
-    const out = this.inner.execute(operation);
+    return this.forge(this.inner.execute(operation));
+  }
+  private forge(out: Uint8Array): Uint8Array {
     let r: KvResult;
     try {
       r = decodeKvResult(out);
@@ -394,7 +454,8 @@ class WrongExecution implements Application {
     return encodeKvResult(forged);
   }
   executeReadOnly(operation: Uint8Array): Uint8Array | undefined {
-    return this.inner.executeReadOnly(operation);
+    const out = this.inner.executeReadOnly(operation);
+    return out === undefined ? undefined : this.forge(out);
   }
   snapshot(): Uint8Array {
     return this.inner.snapshot();

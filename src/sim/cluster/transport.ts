@@ -7,10 +7,17 @@
 import type { ClientTransport, ReplicaEndpoint, TransportConnection, TransportHandlers } from '../../client/transport.ts';
 import type { SimNetwork } from '../network.ts';
 import type { SimMsg } from './replica.ts';
+import { decodeClientFrame } from '../../wire/codec.ts';
 
 /** Simulated transport of one client node. */
 export class SimClientTransport implements ClientTransport {
   private readonly handlers = new Map<number, TransportHandlers>();
+  /**
+   * The request id and path of the last request frame this client sent. With one invocation in
+   * flight it identifies the request a completed invocation was answered for (retransmissions
+   * keep the id; a read-only fallback takes a new one).
+   */
+  lastRequest: { readonly requestId: bigint; readonly readOnly: boolean } | undefined;
 
   constructor(
     private readonly net: SimNetwork<SimMsg>,
@@ -29,6 +36,12 @@ export class SimClientTransport implements ClientTransport {
     return {
       send: (payload: Uint8Array): boolean => {
         if (!open) return false;
+        try {
+          const req = decodeClientFrame(payload);
+          this.lastRequest = { requestId: req.requestId, readOnly: req.readOnly };
+        } catch {
+          /* not a request frame: nothing to remember */
+        }
         this.net.send(this.node, replica, { ch: 'client', bytes: payload });
         return true;
       },

@@ -82,6 +82,13 @@ export interface ClusterSimOptions {
    * than f faulty replicas, beyond what CART tolerates. Only for testing the oracles.
    */
   readonly colluders?: readonly number[];
+  /**
+   * Serve reads and scans on the unordered read-only path ('readonly' key set, t = 2f+1) with
+   * probability 1/2 (default true). Read-only results enter the linearizability check only in
+   * runs without Byzantine replicas: with a lying replica the path is documented as not
+   * linearizable (`src/replica/read-only.ts`).
+   */
+  readonly readOnly?: boolean;
   /** Virtual-time bound for every operation to complete (default 120 000 ms). */
   readonly maxTimeMs?: number;
   /** Record a readable trace (default false). */
@@ -108,6 +115,8 @@ export interface ClusterSimResult {
   readonly steps: number;
   /** Replies clients rejected (bad proof, bad signature, ...), summed over clients. */
   readonly rejectedReplies: number;
+  /** Read-only invocations answered on the read-only path / re-issued as ordered. */
+  readonly readOnly: { readonly verified: number; readonly fallbacks: number };
   /** Trace lines (only with `trace: true`). */
   readonly trace: readonly string[];
   /** Shell command replaying this run with a trace. */
