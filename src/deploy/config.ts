@@ -39,8 +39,12 @@ export interface ReplicaAddressEntry {
 
 /** CART tuning switches (issue 5's optimisations are switchable here). */
 export interface CartTuningConfig {
+  /** One threshold signature per ordered batch (Merkle root) instead of one per reply. Default true. */
+  readonly batchSignatures?: boolean;
   /** Tentative aggregation: combine first, verify the group signature once. Default true. */
   readonly tentative?: boolean;
+  /** Serve read-only requests without ordering (key set 'readonly', t = 2f+1). Default true. */
+  readonly readOnly?: boolean;
   /** Crypto worker threads per replica (0 = on the event loop). Default 1. */
   readonly cryptoWorkers?: number;
 }
@@ -143,8 +147,13 @@ export function parseClusterConfig(json: unknown): ClusterConfig {
   }
   const t = json['tuning'] ?? {};
   if (!isObj(t)) throw new DeployConfigError('tuning must be an object');
+  for (const k of Object.keys(t)) {
+    if (!['batchSignatures', 'tentative', 'readOnly', 'cryptoWorkers'].includes(k)) throw new DeployConfigError(`unknown tuning key '${k}'`);
+  }
   const tuning: CartTuningConfig = {
+    ...(typeof t['batchSignatures'] === 'boolean' ? { batchSignatures: t['batchSignatures'] } : {}),
     ...(typeof t['tentative'] === 'boolean' ? { tentative: t['tentative'] } : {}),
+    ...(typeof t['readOnly'] === 'boolean' ? { readOnly: t['readOnly'] } : {}),
     ...(typeof t['cryptoWorkers'] === 'number' && Number.isInteger(t['cryptoWorkers']) && t['cryptoWorkers'] >= 0 ? { cryptoWorkers: t['cryptoWorkers'] } : {}),
   };
   return {

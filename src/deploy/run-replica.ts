@@ -122,6 +122,8 @@ export async function runReplica(options: RunReplicaOptions): Promise<RunningRep
       logger: log,
       options: {
         ...(cluster.tuning.tentative !== undefined ? { tentative: cluster.tuning.tentative } : {}),
+        ...(cluster.tuning.batchSignatures !== undefined ? { batchSignatures: cluster.tuning.batchSignatures } : {}),
+        ...(cluster.tuning.readOnly !== undefined ? { readOnly: cluster.tuning.readOnly } : {}),
         ...(options.byzantine ? { byzantine: options.byzantine } : {}),
       },
     });
