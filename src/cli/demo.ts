@@ -177,9 +177,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
           if (killAllowed && killing === undefined && done >= total / 2) {
             const leader = running.cluster.leader() ?? 1;
             killed = leader;
-            killing = running.cluster.kill(leader, 'SIGKILL').then(() => {
+            const role = o.consensus === 'pbft' ? ' (the current primary)' : '';
+            killing = running.cluster.kill(leader, 'SIGKILL').then(async () => {
               if (tty) process.stderr.write('\n');
-              log(`halfway: killed replica ${leader} (the current primary) with SIGKILL; clients fail over, the protocol changes view`);
+              log(`halfway: killed CART replica ${leader}${role} with SIGKILL; its clients fail over${o.consensus === 'pbft' ? ', PBFT changes view' : ''}`);
+              if (running.etcd) {
+                await running.etcd.stopMember(0);
+                log('halfway: also killed etcd member 1 of 3 with SIGKILL; Raft keeps a majority');
+              }
             });
           }
         },
