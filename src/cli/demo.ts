@@ -256,7 +256,7 @@ function printSummary(s: DemoSummary, out: (m: string) => void): void {
   out(`  client failovers      ${s.failovers}`);
   out(`  throughput            ${s.throughputOpsPerSec} ops/s`);
   out(`  latency p50 / p99     ${s.latencyP50Ms.toFixed(2)} ms / ${s.latencyP99Ms.toFixed(2)} ms`);
-  if (s.killedReplica !== null) out(`  killed mid-run        replica ${s.killedReplica} (primary)`);
+  if (s.killedReplica !== null) out(`  killed mid-run        replica ${s.killedReplica}${s.consensus === 'pbft' ? ' (primary)' : ''}`);
   if (s.byzantineReplicas.length) out(`  Byzantine replicas    ${s.byzantineReplicas.join(', ')}; bad shares detected by honest replicas: ${s.badSharesDetected}`);
 }
 
