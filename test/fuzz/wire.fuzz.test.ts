@@ -24,9 +24,11 @@ const replyFrame = encodeReplicaFrame({
 const errorFrame = encodeReplicaFrame({ type: 'error', error: { requestId: 7n, code: ErrorCode.OVERLOADED, message: 'busy', supportedVersion: 1 } });
 const shareFrame = encodePeerFrame({ type: 'share', share: { keySet: 'ordered', sequence: 9n, root: b(32, 6), leafCount: 4, signer: 3, signature: b(48, 9) } });
 const shareRequestFrame = encodePeerFrame({ type: 'share-request', keySet: 'ordered', sequence: 9n });
+const readOnlyRequestFrame = encodePeerFrame({ type: 'read-only-request', request: clientFrame });
+const readOnlyShareFrame = encodePeerFrame({ type: 'read-only-share', share: { clientId: b(32, 4), requestId: 7n, result: b(10, 5), signer: 2, signature: b(48, 9) } });
 /** version = 1 followed by an unknown field 15 (length-delimited): an unknown message type. */
 const unknownType = Uint8Array.from([0x08, 0x01, 0x7a, 0x03, 0x01, 0x02, 0x03]);
-const corpus = [clientFrame, replyFrame, errorFrame, shareFrame, shareRequestFrame, unknownType];
+const corpus = [clientFrame, replyFrame, errorFrame, shareFrame, shareRequestFrame, readOnlyRequestFrame, readOnlyShareFrame, unknownType];
 const isWire = (e: unknown): boolean => e instanceof WireError;
 
 test('fuzz: client frames decode to a valid request or a WireError', () => {
