@@ -75,6 +75,16 @@ const scenarios: Record<string, Scenario> = {
       assert.ok(r.replicas[2]!.stableCheckpoint >= 16n, `restarted replica's stable checkpoint is ${r.replicas[2]!.stableCheckpoint}`);
     },
   },
+  'n=4 backup partitioned past the watermarks catches up after healing': {
+    opts: {
+      clients: 3,
+      requestsPerClient: 100,
+      requireConvergence: true,
+      events: [{ atMs: 5, action: 'partition', groups: [[0, 1, 2], [3]] }, { atMs: 300, action: 'heal' }],
+    },
+    seeds: 3,
+    check: (r) => assert.ok(r.replicas[3]!.stateTransfers >= 1, 'replica 3 installed a checkpoint'),
+  },
   'n=4 restart under lossy links converges': {
     opts: {
       clients: 3,
