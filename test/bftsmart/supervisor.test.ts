@@ -83,3 +83,13 @@ test('java missing: start rejects with a clear error', async () => {
   const p = fake('ready', { java: '/nonexistent/java' });
   await assert.rejects(p.start(), /could not run \/nonexistent\/java/);
 });
+
+test('stop() while starting rejects start and leaves no process behind', async () => {
+  const p = fake('silent', { readyTimeoutMs: 60_000 });
+  const starting = p.start();
+  await until(() => p.pid !== undefined, 'spawned');
+  const pid = p.pid!;
+  await p.stop();
+  await assert.rejects(starting, /stopped before the glue JVM was ready/);
+  assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the stand-in process is gone');
+});

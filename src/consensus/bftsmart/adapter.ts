@@ -197,12 +197,21 @@ export class BftSmartAdapter implements ConsensusAdapter {
     if (this.state !== 'new') throw new BftSmartStoppedError('BFT-SMaRt adapter cannot be started twice; create a new one');
     this.state = 'starting';
     this.proxy = proxy;
-    const jars = checkBftSmartHome(this.o.home);
-    const peers = readHostsConfig(this.configDir);
-    if (!peers.some((p) => p.id === this.o.replicaId)) {
-      throw new BftSmartConfigError(`replica ${this.o.replicaId} is not in ${join(this.configDir, 'hosts.config')}`);
+    let jars: string[];
+    let peers: ReturnType<typeof readHostsConfig>;
+    let glue: string;
+    try {
+      jars = checkBftSmartHome(this.o.home);
+      peers = readHostsConfig(this.configDir);
+      if (!peers.some((p) => p.id === this.o.replicaId)) {
+        throw new BftSmartConfigError(`replica ${this.o.replicaId} is not in ${join(this.configDir, 'hosts.config')}`);
+      }
+      glue = await compileGlue(jars, { cacheDir: this.o.cacheDir, javac: this.o.javac });
+    } catch (err) {
+      this.state = 'stopped';
+      throw err;
     }
-    const glue = await compileGlue(jars, { cacheDir: this.o.cacheDir, javac: this.o.javac });
+    if ((this.state as string) === 'stopped') throw new BftSmartStoppedError('adapter stopped during start');
     this.initialSnapshot = encodeSnapshot(0n, proxy.snapshot());
     mkdirSync(this.o.workDir, { recursive: true });
     this.process = new GlueProcess({

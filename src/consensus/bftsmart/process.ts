@@ -187,6 +187,11 @@ export class GlueProcess {
   async stop(): Promise<void> {
     this.stopping = true;
     this.isReady = false;
+    if (this.firstReady !== undefined) {
+      const first = this.firstReady;
+      this.firstReady = undefined;
+      first.reject(new GlueProcessError(`${this.o.name}: stopped before the glue JVM was ready`, this.recentStderr));
+    }
     clearTimeout(this.readyTimer);
     clearTimeout(this.restartTimer);
     const child = this.child;
@@ -197,6 +202,7 @@ export class GlueProcess {
       await exited;
       clearTimeout(t);
     }
+    this.child = undefined;
     this.link?.destroy();
     this.link = undefined;
     const server = this.server;
@@ -316,7 +322,14 @@ export class GlueProcess {
           this.firstReady = undefined;
           first?.resolve();
         }
-        this.o.onMessage(msg);
+        try {
+          this.o.onMessage(msg);
+        } catch (err) {
+          // A handler bug must not take the CART replica down; the JVM's call stays unanswered,
+          // so restart it (state transfer brings it back).
+          this.fail(`message handler failed: ${(err as Error).message}`);
+          return;
+        }
       }
     });
   }
