@@ -1,12 +1,16 @@
 /**
- * `npm run bench:crypto` — microseconds per operation of the threshold BLS layer, per backend:
+ * `npm run bench:crypto` — microseconds per operation of the threshold BLS layer, per backend
+ * (blst = native, mcl = wasm, noble = pure JS; all in ONE run so the columns compare):
  * share sign, share verify, combine (t = 2, 3, 5, 11), group verify, batch verify of 64 (per
  * signature), Merkle tree of 1024 leaves (build, prove, verify), and the overhead of our API
- * (bytes in → bytes out, with all checks) over the raw library calls it wraps. Also compares
+ * (bytes in → bytes out, with all checks) over the raw library calls it wraps, and each backend's
+ * speed relative to mcl (mcl µs / backend µs: > 1 = faster than mcl). Also compares
  * G1 vs G2 signatures on mcl (sign + combine + verify) to document the signature-group choice.
  *
- * Not a test. Default run ≈ 25 s on an idle 2-core machine (≈ 50 s under heavy load); `--quick` for a smoke run. Numbers are CPU-bound single-thread
- * wall times (median of 3 passes); the machine may be shared, so expect ±20–30 %.
+ * Figures are CPU time per operation by default (`--wall` for wall-clock time).
+ * Not a test. Default run ≈ 30 s on an idle 2-core machine (≈ 60 s under heavy load); `--quick` for a smoke
+ * run, `--scale 0.5` for half the time per measurement. Operations are single-threaded
+ * (median of 3 passes); on a shared machine expect ±20–30 % (more for wall-clock figures).
  */
 import * as mcl from 'mcl-wasm';
 import { createRequire } from 'node:module';
@@ -20,21 +24,37 @@ import type { GenericThresholdBls } from '../src/crypto/threshold.ts';
 import type { SignatureShare } from '../src/crypto/types.ts';
 
 const quick = process.argv.includes('--quick');
-const scale = quick ? 0.2 : 1;
+const scaleArg = process.argv.indexOf('--scale');
+/** Time budget multiplier: 1 by default, 0.2 with --quick, or `--scale X` (0 < X ≤ 1). */
+const scale = scaleArg > 0 ? Number(process.argv[scaleArg + 1]) : quick ? 0.2 : 1;
+if (!(scale > 0 && scale <= 1)) throw new Error('--scale expects a number in (0, 1]');
 
-/** Median over 3 passes of the mean µs/op; each pass runs ≥ minIters and ≥ minMs. */
+/**
+ * Clock used for the figures: 'cpu' (default) = this process's user + system CPU time
+ * (`process.cpuUsage`), which stays meaningful on a shared, overloaded machine where wall time
+ * mostly measures waiting for a core; `--wall` reports wall-clock time instead. The loop budget
+ * (minMs) is always wall time, so a run takes the same wall time either way.
+ */
+const clock: 'cpu' | 'wall' = process.argv.includes('--wall') ? 'wall' : 'cpu';
+const cpuNowUs = (): number => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+/** Median over 3 passes of the mean µs/op ({@link clock}); each pass runs ≥ minIters and ≥ minMs (wall). */
 function measure(fn: (i: number) => unknown, minIters: number, minMs: number): number {
   const passes: number[] = [];
   fn(0); // warm-up
   for (let p = 0; p < 3; p++) {
     let iters = 0;
     const t0 = performance.now();
+    const c0 = cpuNowUs();
     let el = 0;
     while (iters < Math.max(1, Math.round(minIters * scale)) || el < minMs * scale) {
       fn(iters++);
       el = performance.now() - t0;
     }
-    passes.push((el * 1000) / iters);
+    passes.push(clock === 'cpu' ? (cpuNowUs() - c0) / iters : (el * 1000) / iters);
   }
   return passes.sort((a, b) => a - b)[1]!;
 }
@@ -178,6 +198,9 @@ function benchGroups(): { g1: number; g2: number } {
 }
 
 const t0 = performance.now();
+const blstBls = await loadGeneric('blst');
+if (blstBls.backend !== 'blst') throw new Error('native blst did not load (fell back to mcl): nothing to compare');
+benchBackend(blstBls, false);
 const mclBls = await loadGeneric('mcl');
 benchBackend(mclBls, false);
 const nobleBls2 = await loadGeneric('noble');
@@ -186,7 +209,8 @@ benchMerkle();
 const groups = benchGroups();
 
 // overhead ratios: our full API (bytes in, checks, bytes out) vs the raw library call
-for (const b of ['mcl', 'noble']) {
+const num = (v: string | undefined): number => Number((v ?? '').replace(/,/g, ''));
+for (const b of ['blst', 'mcl', 'noble']) {
   for (const t of [3, 11]) {
     const ours = Number(rows.get(`combine t=${t}`)![b]!.replace(/,/g, ''));
     const raw = Number(rows.get(`raw library MSM t=${t}`)![b]!.replace(/,/g, ''));
@@ -197,11 +221,18 @@ for (const b of ['mcl', 'noble']) {
   put('overhead: our verify / raw verify', b, `${(ours / raw).toFixed(2)}×`);
 }
 
-const cols = ['mcl', 'noble'];
-console.log(`\nCART crypto benchmark — Node ${process.version}, mcl-wasm 2.4.1, @noble/curves 2.4.0; µs/op (median of 3 passes)${quick ? ' [--quick]' : ''}\n`);
+const cols = ['blst', 'mcl', 'noble'];
+console.log(`\nCART crypto benchmark — Node ${process.version}, @chainsafe/blst 0.2.11 (blst-native), mcl-wasm 2.4.1, @noble/curves 2.4.0; ${clock === 'cpu' ? 'CPU' : 'wall-clock'} µs/op (median of 3 passes)${scale !== 1 ? ` [time scale ${scale}]` : ''}\n`);
 console.log(`| operation | ${cols.join(' | ')} |`);
 console.log(`|---|${cols.map(() => '--:').join('|')}|`);
-for (const r of rows.values()) if (r.mcl !== undefined || r.noble !== undefined) console.log(`| ${r.op} | ${cols.map((c) => r[c] ?? '').join(' | ')} |`);
+const isBackendRow = (r: Row) => cols.some((c) => r[c] !== undefined);
+for (const r of rows.values()) if (isBackendRow(r)) console.log(`| ${r.op} | ${cols.map((c) => r[c] ?? '').join(' | ')} |`);
+console.log('\n| speed relative to mcl (mcl µs / backend µs) | blst | noble |\n|---|--:|--:|');
+for (const r of rows.values()) {
+  if (!isBackendRow(r) || r.op.startsWith('overhead') || !Number.isFinite(num(r.mcl))) continue;
+  const ratio = (c: string) => (Number.isFinite(num(r[c])) && num(r[c]) > 0 ? `${(num(r.mcl) / num(r[c])).toFixed(2)}×` : '');
+  console.log(`| ${r.op} | ${ratio('blst')} | ${ratio('noble')} |`);
+}
 console.log('\n| Merkle (SHA-256, @noble/hashes) | µs |\n|---|--:|');
 for (const r of rows.values()) if (r.merkle !== undefined) console.log(`| ${r.op} | ${r.merkle} |`);
 console.log('\n| signature group (mcl, raw calls) | µs |\n|---|--:|');
