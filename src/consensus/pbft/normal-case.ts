@@ -142,7 +142,8 @@ export abstract class NormalCase extends ReplicaBase {
     this.checkPrepared(seq);
   }
 
-  onBatchTimer(): void {
+  /** The batch timer expired: propose the partial batch. */
+  protected onBatchTimer(): void {
     this.batchTimerArmed = false;
     this.tryPropose(true);
   }
@@ -376,7 +377,7 @@ export abstract class NormalCase extends ReplicaBase {
   }
 
   /** Request timer expired: suspect the primary unless we are merely lagging behind others. */
-  onRequestTimer(): void {
+  protected onRequestTimer(): void {
     this.requestTimerArmed = false;
     if (!this.active || this.pending.size === 0) return;
     // Lagging behind f+1 progressing replicas is not the primary's fault: fetch state and

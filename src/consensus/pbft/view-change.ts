@@ -77,7 +77,7 @@ export abstract class ViewChangeLayer extends NormalCase {
   }
 
   /** The view-change timer expired without a NEW-VIEW: try the next view. */
-  onViewChangeTimer(): void {
+  protected onViewChangeTimer(): void {
     this.vcTimerArmed = false;
     if (this.inViewChange) this.startViewChange(this.view + 1n);
   }
