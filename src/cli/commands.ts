@@ -10,7 +10,7 @@ export interface CommandModule {
  * To add a command: create `src/cli/<name>.ts` exporting `register`, and list it here.
  */
 export async function commandModules(): Promise<CommandModule[]> {
-  const names: string[] = ['keygen', 'replica', 'cluster', 'kv', 'demo'];
+  const names: string[] = ['keygen', 'replica', 'cluster', 'kv', 'demo', 'bench'];
   const mods: CommandModule[] = [];
   for (const name of names) mods.push((await import(`./${name}.ts`)) as CommandModule);
   return mods;

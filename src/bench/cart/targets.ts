@@ -1,0 +1,257 @@
+/**
+ * System-under-test drivers of `cart bench`: each starts a FRESH local cluster of replica OS
+ * processes on 127.0.0.1 (n = 3f+1) running the KV application (`src/apps/kv.ts`) and opens
+ * closed-loop clients, one client object per YCSB thread with one operation outstanding.
+ *
+ * - native: plain PBFT replica processes (`src/consensus/pbft/main.ts --app kv`) and the PBFT
+ *   native client (`createPbftTcpClient`: f+1 matching replies, Ed25519-authenticated).
+ * - cart: CART replica processes (`launchLocalDeployment`) over PBFT or etcd with the mode's
+ *   tuning, and CART clients (`connectToCluster`: group-signature-verified replies; reads via
+ *   `invokeReadOnly` in read-only modes).
+ *
+ * Every target is closed by `close()` (idempotent), which stops every process it started.
+ */
+import { decodeKvResult, encodeKvOperation, type KvOperation, type KvResult } from '../../apps/kv-codec.ts';
+import type { CartClient, CartClientStats } from '../../client/index.ts';
+import type { BenchConsensus, BenchModeSpec } from './modes.ts';
+
+/** A KV operation failed at the application (e.g. a record too large): an error result, not a transport failure. */
+export class BenchOperationError extends Error {
+  override readonly name = 'BenchOperationError';
+}
+
+/** Client-side counters summed over a target's clients (CART modes; zeros for native). */
+export interface TargetClientStats {
+  /** Replies accepted (verified group signature for CART; f+1 matching replies for native). */
+  readonly verified: number;
+  /** Signature checks (single or batch; ~one pairing check each) the CART clients performed. */
+  readonly pairingChecks: number;
+  /** Replies verified from the client's root cache (no pairing check). */
+  readonly cacheHits: number;
+  readonly batchChecks: number;
+  readonly readOnlyVerified: number;
+  readonly readOnlyFallbacks: number;
+  readonly failovers: number;
+  readonly timeouts: number;
+  /** Rejected replies by reason (late duplicates excluded). */
+  readonly rejected: Readonly<Record<string, number>>;
+}
+
+/** A running system under test. */
+export interface BenchTarget {
+  /** Make sure at least `count` clients are connected (client ids 0..count-1). */
+  ensureClients(count: number): Promise<void>;
+  /** Execute one KV operation as client `client`; resolves with the decoded result. */
+  execute(operation: KvOperation, client: number): Promise<KvResult>;
+  /** Sum of the client counters so far. */
+  clientStats(): TargetClientStats;
+  /** Bad signature shares the honest replicas detected so far (CART only; 0 otherwise). */
+  misbehaviourDetected(): Promise<number>;
+  /** Stop clients and replica processes. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startTarget}. */
+export interface TargetOptions {
+  readonly mode: BenchModeSpec;
+  readonly consensus: BenchConsensus;
+  /** Tolerated faults (n = 3f+1). */
+  readonly f: number;
+  /** Progress messages. */
+  readonly progress: (message: string) => void;
+  /** Keep the CART deployment folder (keys, configs, logs) here; default a temp folder removed at close. */
+  readonly dir?: string;
+  /** Client reply timeout before failing over (ms). */
+  readonly clientTimeoutMs?: number;
+}
+
+const ZERO_STATS: TargetClientStats = {
+  verified: 0,
+  pairingChecks: 0,
+  cacheHits: 0,
+  batchChecks: 0,
+  readOnlyVerified: 0,
+  readOnlyFallbacks: 0,
+  failovers: 0,
+  timeouts: 0,
+  rejected: {},
+};
+
+function checked(r: KvResult): KvResult {
+  if (r.type === 'error') throw new BenchOperationError(`application error ${r.code}: ${r.message}`);
+  return r;
+}
+
+function isReadOnly(op: KvOperation): boolean {
+  return op.type === 'read' || op.type === 'scan';
+}
+
+/**
+ * Start the system under test for `o.mode` (a fresh cluster).
+ * @throws the cluster's start errors (everything started is stopped first)
+ */
+export async function startTarget(o: TargetOptions): Promise<BenchTarget> {
+  return o.mode.kind === 'native' ? startNative(o) : startCart(o);
+}
+
+async function startNative(o: TargetOptions): Promise<BenchTarget> {
+  const { launchLocalCluster } = await import('../../consensus/pbft/launcher.ts');
+  const { createPbftTcpClient } = await import('../../consensus/pbft/tcp-client.ts');
+  type Native = ReturnType<typeof createPbftTcpClient>;
+  const MAX = 1000;
+  const ids = Array.from({ length: MAX }, (_, i) => `ycsb-${i}`);
+  o.progress(`starting ${3 * o.f + 1} plain PBFT replica processes (kv application, native client) ...`);
+  const cluster = await launchLocalCluster({ f: o.f, clients: ids, app: 'kv', timeoutMs: 60_000 });
+  const clients: Native[] = [];
+  let verified = 0;
+  let closed = false;
+  return {
+    async ensureClients(count) {
+      if (count > MAX) throw new RangeError(`at most ${MAX} native clients`);
+      while (clients.length < count) {
+        const id = ids[clients.length]!;
+        const c = createPbftTcpClient({
+          cluster: cluster.config,
+          clientId: id,
+          privateKey: cluster.clientKeys[id]!,
+          endpoints: cluster.endpoints(),
+          retransmitTimeoutMs: 1000,
+          maxOutstanding: 1,
+        });
+        clients.push(c);
+        await c.waitConnected(3 * o.f + 1, 20_000);
+      }
+    },
+    async execute(operation, client) {
+      const c = clients[client];
+      if (!c) throw new RangeError(`no client ${client}`);
+      const r = checked(decodeKvResult(await c.invoke(encodeKvOperation(operation))));
+      verified++;
+      return r;
+    },
+    clientStats: () => ({ ...ZERO_STATS, verified }),
+    misbehaviourDetected: async () => 0,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const c of clients) c.close();
+      await cluster.close();
+    },
+  };
+}
+
+async function startCart(o: TargetOptions): Promise<BenchTarget> {
+  const { launchLocalDeployment } = await import('../../deploy/launch.ts');
+  const { connectToCluster } = await import('../../deploy/client.ts');
+  const { resolve } = await import('node:path');
+  const n = 3 * o.f + 1;
+  const byzantine = new Map<number, ('bad-shares')[]>();
+  if (o.mode.byzantineBadShares) byzantine.set(n, ['bad-shares']);
+  const running = await launchLocalDeployment({
+    f: o.f,
+    protocol: o.consensus,
+    application: 'kv',
+    tuning: o.mode.tuning,
+    logLevel: 'warn',
+    ...(o.dir ? { dir: resolve(o.dir), overwrite: true } : {}),
+    ...(byzantine.size ? { byzantine } : {}),
+    progress: o.progress,
+  });
+  const clients: CartClient[] = [];
+  let closed = false;
+  const target: BenchTarget = {
+    async ensureClients(count) {
+      while (clients.length < count) {
+        const i = clients.length;
+        clients.push(
+          await connectToCluster(running.deployment.clusterFile, {
+            contact: i % n,
+            timeoutMs: o.clientTimeoutMs ?? 3000,
+            maxAttempts: 100,
+            maxOutstanding: 1,
+            readOnlyPath: o.mode.readOnlyInvocations,
+            batchVerification: o.mode.clientBatchVerification,
+          }),
+        );
+      }
+    },
+    async execute(operation, client) {
+      const c = clients[client];
+      if (!c) throw new RangeError(`no client ${client}`);
+      const bytes = encodeKvOperation(operation);
+      const raw = o.mode.readOnlyInvocations && isReadOnly(operation) ? await c.invokeReadOnly(bytes) : await c.invoke(bytes);
+      return checked(decodeKvResult(raw));
+    },
+    clientStats: () => sumStats(clients.map((c) => c.stats())),
+    misbehaviourDetected: () => fetchMisbehaviour(running.deployment.cluster.replicas.filter((r) => !byzantine.has(r.index))),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await Promise.all(clients.map((c) => c.close().catch(() => {})));
+      await running.close();
+    },
+  };
+  return target;
+}
+
+/** Sum CART client counters (late duplicates are not rejections: they were correct, just late). */
+export function sumStats(all: readonly CartClientStats[]): TargetClientStats {
+  const rejected: Record<string, number> = {};
+  let verified = 0;
+  let pairingChecks = 0;
+  let cacheHits = 0;
+  let batchChecks = 0;
+  let readOnlyVerified = 0;
+  let readOnlyFallbacks = 0;
+  let failovers = 0;
+  let timeouts = 0;
+  for (const s of all) {
+    verified += s.verified;
+    pairingChecks += s.pairingChecks;
+    cacheHits += s.cacheHits;
+    batchChecks += s.batchChecks;
+    readOnlyVerified += s.readOnlyVerified;
+    readOnlyFallbacks += s.readOnlyFallbacks;
+    failovers += s.failovers;
+    timeouts += s.timeouts;
+    for (const [k, v] of Object.entries(s.rejected)) if (k !== 'late' && v) rejected[k] = (rejected[k] ?? 0) + v;
+  }
+  return { verified, pairingChecks, cacheHits, batchChecks, readOnlyVerified, readOnlyFallbacks, failovers, timeouts, rejected };
+}
+
+/** Difference `after - before` of two counter snapshots (a measured interval). */
+export function diffStats(after: TargetClientStats, before: TargetClientStats): TargetClientStats {
+  const rejected: Record<string, number> = {};
+  for (const [k, v] of Object.entries(after.rejected)) {
+    const d = v - (before.rejected[k] ?? 0);
+    if (d) rejected[k] = d;
+  }
+  return {
+    verified: after.verified - before.verified,
+    pairingChecks: after.pairingChecks - before.pairingChecks,
+    cacheHits: after.cacheHits - before.cacheHits,
+    batchChecks: after.batchChecks - before.batchChecks,
+    readOnlyVerified: after.readOnlyVerified - before.readOnlyVerified,
+    readOnlyFallbacks: after.readOnlyFallbacks - before.readOnlyFallbacks,
+    failovers: after.failovers - before.failovers,
+    timeouts: after.timeouts - before.timeouts,
+    rejected,
+  };
+}
+
+/** Sum of `cart_signer_misbehaviour_total` over the replicas' Prometheus `/metrics` (unreachable ones count 0). */
+async function fetchMisbehaviour(hosts: readonly { host: string; metricsPort: number }[]): Promise<number> {
+  let total = 0;
+  for (const h of hosts) {
+    if (!h.metricsPort) continue;
+    try {
+      const res = await fetch(`http://${h.host}:${h.metricsPort}/metrics`, { signal: AbortSignal.timeout(2000) });
+      for (const line of (await res.text()).split('\n')) {
+        if (line.startsWith('cart_signer_misbehaviour_total')) total += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+      }
+    } catch {
+      /* not reachable: counts 0 */
+    }
+  }
+  return total;
+}
