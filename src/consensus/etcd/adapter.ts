@@ -64,6 +64,8 @@ export class EtcdAdapter implements ConsensusAdapter {
   private proxy: ApplicationProxy | undefined;
   private state: 'new' | 'running' | 'stopped' = 'new';
   private applied = 0n;
+  /** Aborted by `stop()`: ends back-off sleeps at once. */
+  private readonly stopped = new AbortController();
   /** etcd cluster id (from response headers), stored with local checkpoints. */
   private clusterId = 0n;
   private failed = false;
@@ -354,7 +356,7 @@ export class EtcdAdapter implements ConsensusAdapter {
       } catch (e) {
         const err = asError(e);
         this.emit({ kind: 'error', error: new EtcdStateTransferUnavailableError(`${err.message} (compacted up to ${compactRevision})`, { cause: e }) });
-        await new Promise((r) => setTimeout(r, backoffDelay(attempt, { initialMs: 100, maxMs: 2000 }, this.random)));
+        await sleep(backoffDelay(attempt, { initialMs: 100, maxMs: 2000 }, this.random), this.stopped.signal);
       }
     }
   }
@@ -365,9 +367,25 @@ export class EtcdAdapter implements ConsensusAdapter {
     this.state = 'stopped';
     this.watch?.stop();
     this.appender?.close(new EtcdAdapterStoppedError(this.options.replicaId));
-    await Promise.allSettled([this.publisher, this.recovering]);
+    this.stopped.abort();
+    // Closing the client first makes pending etcd calls of the checkpoint publisher and of a
+    // state transfer fail at once instead of running into their deadlines.
     this.client?.close();
+    await Promise.allSettled([this.publisher, this.recovering]);
   }
+}
+
+/** Sleep `ms`, or less if `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
 }
 
 function asError(e: unknown): Error {
