@@ -10,3 +10,5 @@ export { RequestVerifier } from './request-verifier.ts';
 export { ReplicaMetrics, serveMetrics } from './metrics.ts';
 export { SnapshotFormatError } from './bytes.ts';
 export { ReadOnlyCoordinator, readOnlyKey, type ReadOnlyOptions, type ReadOnlyStart } from './read-only.ts';
+export { Aggregator, type AggregationState, type AggregatorOptions, type CombineOutcome } from './aggregator.ts';
+export { WaiterRegistry, type WaiterRegistryOptions } from './waiters.ts';

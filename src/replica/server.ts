@@ -1,6 +1,7 @@
 /**
  * The CART replica: the server-side handler that turns any {@link ConsensusAdapter} into a
- * service whose replies carry a BLS threshold group signature (issue 4).
+ * service whose replies carry a BLS threshold group signature (issue 4). Used with a
+ * ConsensusAdapter (`src/consensus/adapter.ts`).
  *
  * Parts: a TCP client endpoint (length-prefixed frames of `proto/cart.proto`), the BFT client
  * handler (verifies a request's client signature, then submits it to the adapter, or answers it
@@ -12,10 +13,8 @@
  * an Error frame when a client may retry, counted in metrics, and dropped.
  */
 import { pino, type Logger } from 'pino';
-import type { ConsensusAdapter, AdapterEvent } from '../consensus/adapter.ts';
-import type { Application } from '../apps/application.ts';
-import type { CryptoService, KeyShare, PublicKeySet } from '../crypto/types.ts';
-import type { PeerNetwork } from '../net/peer-network.ts';
+import type { AdapterEvent } from '../consensus/adapter.ts';
+import type { KeyShare, PublicKeySet } from '../crypto/types.ts';
 import { FrameServer, type ServerConnection } from '../net/server.ts';
 import {
   DEFAULT_WIRE_LIMITS,
@@ -37,93 +36,12 @@ import { ORDERED_KEY_SET, READONLY_KEY_SET, toHex } from '../wire/digest.ts';
 import { ReadOnlyCoordinator, readOnlyKey } from './read-only.ts';
 import { CartApplicationProxy, type ExecutedBatch } from './app-proxy.ts';
 import { RequestVerifier } from './request-verifier.ts';
-import { ShareExchange, type ByzantineOptions, type SignedBatch } from './share-exchange.ts';
+import { ShareExchange, type SignedBatch } from './share-exchange.ts';
 import { ReplicaMetrics, serveMetrics } from './metrics.ts';
+import { CartReplicaConfigError, type CartReplica, type CartReplicaOptions, type CartReplicaTuning } from './options.ts';
+export { CartReplicaConfigError, type CartReplica, type CartReplicaKeys, type CartReplicaOptions, type CartReplicaTuning } from './options.ts';
+import { WaiterRegistry } from './waiters.ts';
 import type { Server } from 'node:http';
-
-/** Invalid replica configuration (missing key set, index mismatch...). */
-export class CartReplicaConfigError extends Error {
-  override name = 'CartReplicaConfigError';
-}
-
-/** Key material of one replica: all public key sets and this replica's key shares. */
-export interface CartReplicaKeys {
-  readonly publicKeySets: readonly PublicKeySet[];
-  readonly shares: readonly KeyShare[];
-}
-
-/** Tuning knobs and test switches. */
-export interface CartReplicaTuning {
-  /** One threshold signature per ordered batch + Merkle proofs (default true); false: one per reply. */
-  readonly batchSignatures?: boolean;
-  /** Tentative aggregation (combine first, verify once). Default true. */
-  readonly tentative?: boolean;
-  /** Request ids remembered per client (default 1024). */
-  readonly window?: number;
-  /** Clients remembered in the deduplication table (default 100 000). */
-  readonly maxClients?: number;
-  /** Executed batches retained for late replies (default 4096). */
-  readonly maxBatches?: number;
-  /** Requests one client connection may have waiting (default 4096). */
-  readonly maxWaitingPerConnection?: number;
-  /** Waiting requests in total (default 100 000). */
-  readonly maxWaiting?: number;
-  /** A waiting request is forgotten after this many ms (the client retransmits). Default 60 000. */
-  readonly waiterTtlMs?: number;
-  /** Wire limits (defaults: {@link DEFAULT_WIRE_LIMITS}). */
-  readonly limits?: WireLimits;
-  /** Byzantine behaviour for tests and the demo (off by default). */
-  readonly byzantine?: ByzantineOptions;
-  /** Serve read-only requests without ordering (needs the 'readonly' key set). Default true. */
-  readonly readOnly?: boolean;
-  /** Read-only coordination timeout, ms (default 1000); then the client is told to order. */
-  readonly readOnlyTimeoutMs?: number;
-  /** Millisecond clock (injected for tests). Default Date.now. */
-  readonly now?: () => number;
-}
-
-/** Options of {@link startCartReplica}. */
-export interface CartReplicaOptions {
-  /** This replica's index 1..n (its signer index; its PeerNetwork id is index-1). */
-  readonly index: number;
-  readonly adapter: ConsensusAdapter;
-  readonly application: Application;
-  readonly keys: CartReplicaKeys;
-  /** Authenticated replica mesh (ids 0..n-1) used for share exchange. */
-  readonly network: PeerNetwork;
-  /** Call `network.start()` here and `close()` it on shutdown (default true). */
-  readonly startNetwork?: boolean;
-  /** Client endpoint address; port 0 (default) picks a free port. Host default 127.0.0.1. */
-  readonly listen?: { readonly host?: string; readonly port?: number };
-  /** Threshold crypto (worker pool or in-thread); not closed by the replica. */
-  readonly crypto: CryptoService;
-  /** Structured logger (default: silent). Secrets are never logged. */
-  readonly logger?: Logger;
-  /** Serve Prometheus metrics on HTTP `/metrics` (default: not served; metrics still collected). */
-  readonly metrics?: { readonly host?: string; readonly port?: number };
-  readonly options?: CartReplicaTuning;
-}
-
-/** A running replica. */
-export interface CartReplica {
-  readonly index: number;
-  /** Bound client endpoint. */
-  readonly address: { readonly host: string; readonly port: number };
-  /** Bound metrics endpoint, if served. */
-  readonly metricsAddress: { readonly host: string; readonly port: number } | undefined;
-  readonly metrics: ReplicaMetrics;
-  readonly proxy: CartApplicationProxy;
-  readonly exchange: ShareExchange;
-  /** Read-only coordinator; undefined when disabled or without a 'readonly' key share. */
-  readonly readOnly: ReadOnlyCoordinator | undefined;
-  /** Stop serving: client endpoint, adapter, share exchange, metrics, network (if started here). Idempotent. */
-  close(): Promise<void>;
-}
-
-interface Waiter {
-  readonly conn: ServerConnection;
-  readonly since: number;
-}
 
 const corrupt = (b: Uint8Array): Uint8Array => {
   const out = Uint8Array.from(b.length ? b : [0]);
@@ -180,9 +98,7 @@ class Replica implements CartReplica {
   private readonly limits: WireLimits;
   private readonly t: CartReplicaTuning;
   private readonly now: () => number;
-  private readonly waiters = new Map<string, Map<number, Waiter>>();
-  private readonly byConn = new Map<number, Set<string>>();
-  private waitingCount = 0;
+  private readonly waiters: WaiterRegistry<ServerConnection>;
   private readonly inflight = new Set<string>();
   private metricsServer: Server | undefined;
   private sweeper: NodeJS.Timeout | undefined;
@@ -200,6 +116,12 @@ class Replica implements CartReplica {
     this.limits = this.t.limits ?? DEFAULT_WIRE_LIMITS;
     this.log = (o.logger ?? pino({ level: 'silent' })).child({ replica: o.index });
     this.metrics = new ReplicaMetrics({ replica: String(o.index) });
+    this.waiters = new WaiterRegistry<ServerConnection>({
+      maxTotal: this.t.maxWaiting,
+      maxPerConnection: this.t.maxWaitingPerConnection,
+      now: this.now,
+      onCount: (n) => this.metrics.waiting.set(n),
+    });
     this.proxy = new CartApplicationProxy(o.application, {
       window: this.t.window,
       maxClients: this.t.maxClients,
@@ -280,7 +202,7 @@ class Replica implements CartReplica {
           this.log.error({ err: (e as Error).message, conn: conn.id }, 'client frame handling failed');
         }
       });
-      conn.on('close', () => this.dropConnection(conn));
+      conn.on('close', () => this.waiters.dropConnection(conn.id));
     });
     this.server.on('error', (err: Error) => this.log.error({ err: err.message }, 'client endpoint error'));
     const port = await this.server.listen();
@@ -294,7 +216,7 @@ class Replica implements CartReplica {
       this.metricsAddress = { host, port: served.port };
     }
     const ttl = this.t.waiterTtlMs ?? 60_000;
-    this.sweeper = setInterval(() => this.sweep(ttl), Math.max(100, Math.floor(ttl / 2)));
+    this.sweeper = setInterval(() => this.waiters.sweep(ttl), Math.max(100, Math.floor(ttl / 2)));
     this.sweeper.unref();
     this.log.info({ address: this.address, protocol: this.o.adapter.protocol }, 'CART replica started');
   }
@@ -357,7 +279,7 @@ class Replica implements CartReplica {
       this.sendError(conn, req.requestId, ErrorCode.STALE_REQUEST, 'request id below the deduplication window');
       return;
     }
-    if (!this.addWaiter(key, conn)) {
+    if (!this.waiters.add(key, conn)) {
       this.metrics.requests.inc({ outcome: 'overloaded' });
       this.sendError(conn, req.requestId, ErrorCode.OVERLOADED, 'too many waiting requests');
       return;
@@ -385,7 +307,7 @@ class Replica implements CartReplica {
       this.sendError(conn, req.requestId, ErrorCode.READ_ONLY_FAILED, 'read-only path disabled; invoke ordered');
       return;
     }
-    if (!this.addWaiter(key, conn)) {
+    if (!this.waiters.add(key, conn)) {
       this.metrics.requests.inc({ outcome: 'overloaded' });
       this.sendError(conn, req.requestId, ErrorCode.OVERLOADED, 'too many waiting requests');
       return;
@@ -393,23 +315,19 @@ class Replica implements CartReplica {
     const started = this.readOnly.start(req, clientId);
     this.metrics.requests.inc({ outcome: `read-only-${started}` });
     if (started !== 'started') {
-      this.removeWaiters(key);
+      this.waiters.take(key);
       this.sendError(conn, req.requestId, ErrorCode.READ_ONLY_FAILED, started === 'busy' ? 'too many read-only requests' : 'operation is not read-only; invoke ordered');
     }
   }
 
   private failReadOnly(key: string): void {
-    const ws = this.waiters.get(key);
-    if (!ws) return;
     const requestId = BigInt(key.slice(key.lastIndexOf(':') + 1));
-    for (const w of ws.values()) this.sendError(w.conn, requestId, ErrorCode.READ_ONLY_FAILED, 'no 2f+1 matching read-only results in time; invoke ordered');
-    this.removeWaiters(key);
+    for (const conn of this.waiters.take(key)) this.sendError(conn, requestId, ErrorCode.READ_ONLY_FAILED, 'no 2f+1 matching read-only results in time; invoke ordered');
   }
 
   /** Send a signed reply to every waiter of `key` and forget them. */
   private sendReply(key: string, reply: CartReply): void {
-    const ws = this.waiters.get(key);
-    if (!ws || this.closed) return;
+    if (!this.waiters.has(key) || this.closed) return;
     let frame: Uint8Array;
     try {
       frame = encodeReplicaFrame({ type: 'reply', reply });
@@ -417,14 +335,13 @@ class Replica implements CartReplica {
       this.log.error({ err: (e as Error).message }, 'cannot encode reply');
       return;
     }
-    for (const w of ws.values()) {
+    for (const conn of this.waiters.take(key)) {
       try {
-        if (w.conn.send(frame)) this.metrics.repliesSent.inc();
+        if (conn.send(frame)) this.metrics.repliesSent.inc();
       } catch {
         /* oversize or closed: the client retransmits elsewhere */
       }
     }
-    this.removeWaiters(key);
   }
 
   private submit(key: string, req: CartRequest): void {
@@ -436,64 +353,9 @@ class Replica implements CartReplica {
         this.inflight.delete(key);
         if (this.closed) return;
         this.log.warn({ err: err.message }, 'adapter refused a request');
-        const ws = this.waiters.get(key);
-        if (ws) for (const w of [...ws.values()]) this.sendError(w.conn, req.requestId, ErrorCode.UNAVAILABLE, 'replica cannot order requests now');
-        this.removeWaiters(key);
+        for (const conn of this.waiters.take(key)) this.sendError(conn, req.requestId, ErrorCode.UNAVAILABLE, 'replica cannot order requests now');
       },
     );
-  }
-
-  private addWaiter(key: string, conn: ServerConnection): boolean {
-    let keys = this.byConn.get(conn.id);
-    let ws = this.waiters.get(key);
-    if (ws?.has(conn.id)) return true;
-    if (this.waitingCount >= (this.t.maxWaiting ?? 100_000)) return false;
-    if ((keys?.size ?? 0) >= (this.t.maxWaitingPerConnection ?? 4096)) return false;
-    if (!keys) this.byConn.set(conn.id, (keys = new Set()));
-    if (!ws) this.waiters.set(key, (ws = new Map()));
-    ws.set(conn.id, { conn, since: this.now() });
-    keys.add(key);
-    this.waitingCount++;
-    this.metrics.waiting.set(this.waitingCount);
-    return true;
-  }
-
-  private removeWaiters(key: string): void {
-    const ws = this.waiters.get(key);
-    if (!ws) return;
-    this.waiters.delete(key);
-    for (const id of ws.keys()) this.byConn.get(id)?.delete(key);
-    this.waitingCount -= ws.size;
-    this.metrics.waiting.set(this.waitingCount);
-  }
-
-  private dropConnection(conn: ServerConnection): void {
-    const keys = this.byConn.get(conn.id);
-    this.byConn.delete(conn.id);
-    if (!keys) return;
-    for (const key of keys) {
-      const ws = this.waiters.get(key);
-      if (ws?.delete(conn.id)) {
-        this.waitingCount--;
-        if (ws.size === 0) this.waiters.delete(key);
-      }
-    }
-    this.metrics.waiting.set(this.waitingCount);
-  }
-
-  private sweep(ttl: number): void {
-    const cutoff = this.now() - ttl;
-    for (const [key, ws] of this.waiters) {
-      for (const [id, w] of ws) {
-        if (w.since < cutoff) {
-          ws.delete(id);
-          this.byConn.get(id)?.delete(key);
-          this.waitingCount--;
-        }
-      }
-      if (ws.size === 0) this.waiters.delete(key);
-    }
-    this.metrics.waiting.set(this.waitingCount);
   }
 
   // ---------------------------------------------------------------- ordered execution

@@ -7,18 +7,16 @@
  * 'batch-root'), keeps the share and broadcasts it. Shares from peers are kept per batch
  * sequence; only shares over the locally computed root are ever combined, so replies for
  * different results never mix. When a client waits for a reply from a batch, the replica
- * combines t shares into the group signature:
- *  - tentative (default): combine first, verify the group signature once; on failure find the
- *    bad shares, exclude and report their signers, and recombine (SBFT, Gueta et al. DSN 2019);
- *  - `tentative: false`: verify every share before combining.
- * Signers caught sending bad shares are "suspected": their shares are verified individually
- * until they have sent `suspicionGoodShares` valid shares in a row.
+ * combines t shares into the group signature with the {@link Aggregator} (`aggregator.ts`:
+ * tentative or verify-first, exclusion and suspicion of signers with bad shares), and asks
+ * peers to resend shares (ShareRequest) while it has fewer than t.
  *
  * No I/O: messages leave through the injected `send`/`broadcast`, crypto through the injected
  * {@link CryptoService} (worker threads or in-thread).
  */
 import type { CryptoService, Domain, KeyShare, PublicKeySet, SignatureShare } from '../crypto/types.ts';
 import { MerkleTree } from '../crypto/merkle.ts';
+import { Aggregator, type AggregationState } from './aggregator.ts';
 import type { PeerMessage, ShareMessage } from '../wire/codec.ts';
 import { batchRootMessage, bytesEqual, ORDERED_KEY_SET, toHex } from '../wire/digest.ts';
 import type { ExecutedBatch, ExecutedReply } from './app-proxy.ts';
@@ -102,12 +100,9 @@ export interface SignedBatch {
   readonly signature: Uint8Array | undefined;
 }
 
-interface BatchRecord extends SignedBatch {
+interface BatchRecord extends SignedBatch, AggregationState {
   readonly tree: MerkleTree;
   signature: Uint8Array | undefined;
-  readonly shares: Map<number, Uint8Array>;
-  readonly verified: Set<number>;
-  readonly bad: Set<number>;
   own: Uint8Array | undefined;
   wanted: boolean;
   combining: boolean;
@@ -134,30 +129,42 @@ export class ShareExchange {
   private readonly batches = new Map<bigint, BatchRecord[]>();
   /** Shares that arrived before local execution: sequence → (signer:root) → share. */
   private readonly pending = new Map<bigint, Map<string, ShareMessage>>();
-  private readonly suspected = new Map<number, number>();
+  private readonly aggregator: Aggregator;
   private readonly domain: Domain;
-  private readonly tentative: boolean;
   private readonly batchSignatures: boolean;
   private readonly maxBatches: number;
   private readonly maxPending: number;
   private readonly maxPendingPerSequence: number;
-  private readonly suspicionGood: number;
   private oldestEvicted = -1n;
   private closed = false;
 
   constructor(private readonly o: ShareExchangeOptions) {
     this.domain = domainForKeySet(o.keySet.name);
-    this.tentative = o.tentative ?? true;
     this.batchSignatures = o.batchSignatures ?? true;
     this.maxBatches = o.maxBatches ?? 4096;
     this.maxPending = o.maxPendingSequences ?? 4096;
     this.maxPendingPerSequence = o.keySet.replicas * (this.batchSignatures ? 2 : 1024);
-    this.suspicionGood = o.suspicionGoodShares ?? 64;
-  }
+    this.aggregator = new Aggregator({
+      keySet: o.keySet,
+      domain: this.domain,
+      crypto: o.crypto,
+      index: o.index,
+      distrustOwn: o.byzantine !== undefined,
+      tentative: o.tentative,
+      suspicionGoodShares: o.suspicionGoodShares,
+      observer: {
+        badShare: (signer, sequence) => {
+          this.o.observer?.shareRejected?.(signer, 'invalid');
+          this.o.observer?.misbehaviour?.(signer, 'bad-share', sequence);
+        },
+        combined: (sequence, attempts) => this.o.observer?.combined?.(sequence, attempts),
+        error: (err, context) => this.o.observer?.error?.(err, context),
+      },
+    });  }
 
   /** Signers currently suspected of sending bad shares. */
   get suspectedSigners(): number[] {
-    return [...this.suspected.keys()].sort((a, b) => a - b);
+    return this.aggregator.suspectedSigners;
   }
 
   /** Stop starting new crypto work (pending calls finish) and cancel timers. */
@@ -389,18 +396,6 @@ export class ShareExchange {
     if (rec.signature) this.o.onReady(rec);
   }
 
-  private markBad(rec: BatchRecord, signers: readonly number[]): void {
-    for (const s of signers) {
-      if (s === this.o.index && !this.o.byzantine) continue; // own share is trusted
-      rec.shares.delete(s);
-      rec.verified.delete(s);
-      rec.bad.add(s);
-      this.suspected.set(s, this.suspicionGood);
-      this.o.observer?.shareRejected?.(s, 'invalid');
-      this.o.observer?.misbehaviour?.(s, 'bad-share', rec.sequence);
-    }
-  }
-
   /**
    * Too few shares for a wanted batch: ask peers to resend theirs (the mesh is best effort).
    * Repeats every `shareRequestIntervalMs` while still short, at most `maxShareRequests` times.
@@ -417,55 +412,6 @@ export class ShareExchange {
   }
 
   private async combineOnce(rec: BatchRecord): Promise<void> {
-    const t = this.o.keySet.threshold;
-    // shares of suspected signers are checked one by one before use
-    const unchecked = [...rec.shares.keys()].filter((s) => !rec.verified.has(s) && (this.suspected.has(s) || !this.tentative));
-    if (unchecked.length > 0) {
-      const ok = await Promise.all(
-        unchecked.map((s) => this.o.crypto.verifyShare(this.o.keySet, this.domain, rec.message, { index: s, signature: rec.shares.get(s)! })),
-      );
-      const bad: number[] = [];
-      unchecked.forEach((s, i) => {
-        if (ok[i]) {
-          rec.verified.add(s);
-          const left = this.suspected.get(s);
-          if (left !== undefined) {
-            if (left <= 1) this.suspected.delete(s);
-            else this.suspected.set(s, left - 1);
-          }
-        } else bad.push(s);
-      });
-      this.markBad(rec, bad);
-    }
-    const usable = [...rec.shares.entries()].filter(([s]) => this.tentative ? !this.suspected.has(s) || rec.verified.has(s) : rec.verified.has(s));
-    if (usable.length < t) {
-      this.requestShares(rec);
-      return;
-    }
-    // prefer verified shares (own first), then the rest by index: deterministic choice
-    usable.sort(([a], [b]) => Number(rec.verified.has(b)) - Number(rec.verified.has(a)) || a - b);
-    const shares = usable.map(([index, signature]) => ({ index, signature }));
-    rec.attempts++;
-    if (!this.tentative || shares.slice(0, t).every((s) => rec.verified.has(s.index))) {
-      const sig = await this.o.crypto.combine(this.o.keySet, shares.slice(0, t));
-      if (!this.tentative) {
-        rec.signature = sig;
-        this.o.observer?.combined?.(rec.sequence, rec.attempts);
-        return;
-      }
-      // all verified: still a cheap sanity check would cost a pairing; trust the verified shares
-      rec.signature = sig;
-      this.o.observer?.combined?.(rec.sequence, rec.attempts);
-      return;
-    }
-    const out = await this.o.crypto.combineAndVerify(this.o.keySet, this.domain, rec.message, shares);
-    this.markBad(rec, out.badShares);
-    if ('signature' in out) {
-      rec.signature = out.signature;
-      this.o.observer?.combined?.(rec.sequence, rec.attempts);
-    } else if (out.error === 'invalid-input') {
-      this.o.observer?.error?.(new Error(out.message), 'combine');
-    }
-    // insufficient valid shares: wait for more (accept() re-triggers)
+    if ((await this.aggregator.combine(rec)) === 'short') this.requestShares(rec);
   }
 }
