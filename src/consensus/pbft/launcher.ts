@@ -70,6 +70,8 @@ export interface LaunchOptions {
   statusMs?: number;
   /** Extra Node.js flags for the replica processes (e.g. `--cpu-prof`). */
   nodeArgs?: string[];
+  /** Application every replica runs (`main.ts --app`): `counter` (default) or `kv`. */
+  app?: string;
 }
 
 function waitExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
@@ -113,6 +115,7 @@ export async function launchLocalCluster(options: LaunchOptions = {}): Promise<L
     writeFileSync(keyPath, gen.replicaKeys[id]!, { mode: 0o600 });
     const args = [...(options.nodeArgs ?? []), '--import', 'tsx', MAIN, '--config', configPath, '--id', String(id), '--key', keyPath, '--announce'];
     args.push('--log-level', options.logLevel ?? 'warn', '--status-ms', String(options.statusMs ?? 0));
+    if (options.app !== undefined) args.push('--app', options.app);
     if (ports) args.push('--peer-port', String(ports.peer), '--client-port', String(ports.client));
     const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     all.push(child);

@@ -1,9 +1,11 @@
 /**
  * Process entry of a standalone PBFT replica running a small benchmark application
- * ({@link CounterApp}). Used by the real-process tests and `npm run bench:pbft`.
+ * ({@link CounterApp}, the default) or one of the built-in replicated applications
+ * (`--app kv`: the YCSB key-value store of `src/apps/kv.ts`, wrapped by {@link PbftAppBridge}).
+ * Used by the real-process tests, `npm run bench:pbft` and the native baseline of `cart bench`.
  *
  * ```
- * node --import tsx src/consensus/pbft/main.ts --config cluster.json --id 0 --key replica-0.key [--announce]
+ * node --import tsx src/consensus/pbft/main.ts --config cluster.json --id 0 --key replica-0.key [--announce] [--app kv]
  * ```
  * stdout carries one JSON object per line (machine-readable; logs go to stderr via pino):
  * - `{"event":"listening","id":0,"peerPort":…,"clientPort":…}` once both ports are bound;
@@ -21,6 +23,7 @@ import { Command } from 'commander';
 import { pino } from 'pino';
 import { TcpPeerNetwork, importIdentityPrivateKey } from '../../net/index.ts';
 import type { PbftApplication } from './api.ts';
+import { createApplication, type Application } from '../../apps/index.ts';
 import { Ed25519Authenticator } from './auth.ts';
 import { PbftReplica } from './replica.ts';
 import { PbftNode } from './node.ts';
@@ -71,6 +74,41 @@ export class CounterApp implements PbftApplication {
   }
 }
 
+/**
+ * Runs a CART-style {@link Application} (e.g. the KV store) as a plain PBFT application: each
+ * ordered request of a batch is passed to `execute` in order, one result per request. This is
+ * how the native baseline of `cart bench` executes exactly the same state machine as CART,
+ * without CART's signatures. Snapshots are the application's own.
+ */
+export class PbftAppBridge implements PbftApplication {
+  constructor(readonly app: Application) {}
+
+  executeBatch(_sequence: bigint, requests: readonly Uint8Array[]): Uint8Array[] {
+    return requests.map((r) => this.app.execute(r));
+  }
+
+  snapshot(): Uint8Array {
+    return this.app.snapshot();
+  }
+
+  /** @throws {Error} as the application's `restore` for malformed snapshots */
+  restore(snapshot: Uint8Array): void {
+    this.app.restore(snapshot);
+  }
+}
+
+/** Applications a standalone PBFT replica can run (`--app`). */
+export const PBFT_MAIN_APPS = ['counter', 'kv'] as const;
+
+/**
+ * The PBFT application for an `--app` name: `counter` ({@link CounterApp}) or any built-in
+ * replicated application by name (`kv`), bridged by {@link PbftAppBridge}.
+ * @throws {UnknownApplicationError} for an unknown name
+ */
+export function createPbftMainApp(name: string): PbftApplication {
+  return name === 'counter' ? new CounterApp() : new PbftAppBridge(createApplication(name));
+}
+
 /** Encode a counter-app request asking for a `replyBytes`-byte reply, padded to `requestBytes`. */
 export function counterRequest(replyBytes: number, requestBytes = 4): Uint8Array {
   const b = Buffer.alloc(Math.max(4, requestBytes));
@@ -96,17 +134,18 @@ function emit(obj: object): void {
 export async function runReplica(argv: string[]): Promise<void> {
   const opts = new Command()
     .name('pbft-replica')
-    .description('Run one standalone PBFT replica (counter benchmark application)')
+    .description('Run one standalone PBFT replica (counter benchmark application, or --app kv)')
     .requiredOption('--config <file>', 'cluster config JSON (see src/consensus/pbft/config.ts)')
     .requiredOption('--id <n>', 'replica id', (v) => Number.parseInt(v, 10))
     .requiredOption('--key <file>', 'this replica\'s private key file (base64 PKCS#8 Ed25519)')
     .option('--announce', 'print bound ports, then read peer ports as one JSON line from stdin')
     .option('--peer-port <port>', 'override the configured peer port (0 = any free port)', (v) => Number.parseInt(v, 10))
     .option('--client-port <port>', 'override the configured client port (0 = any free port)', (v) => Number.parseInt(v, 10))
+    .option('--app <name>', `application: ${PBFT_MAIN_APPS.join(' | ')}`, 'counter')
     .option('--log-level <level>', 'pino log level (stderr)', 'warn')
     .option('--status-ms <ms>', 'print a status JSON line (view, executed, drops) every <ms> ms; 0 = off', (v) => Number.parseInt(v, 10), 0)
     .parse(argv)
-    .opts<{ config: string; id: number; key: string; announce?: boolean; peerPort?: number; clientPort?: number; logLevel: string; statusMs: number }>();
+    .opts<{ config: string; id: number; key: string; announce?: boolean; peerPort?: number; clientPort?: number; app: string; logLevel: string; statusMs: number }>();
 
   const log = pino({ level: opts.logLevel, base: { replica: opts.id } }, pino.destination(2));
   const cluster = loadClusterConfig(opts.config);
@@ -120,7 +159,7 @@ export async function runReplica(argv: string[]): Promise<void> {
     logger: log,
     ...(opts.peerPort !== undefined ? { listenPort: opts.peerPort } : {}),
   });
-  const app = new CounterApp();
+  const app = createPbftMainApp(opts.app);
   const auth = new Ed25519Authenticator({
     privateKey: identity,
     replicaKeys: replicaKeyObjects(cluster),
