@@ -270,19 +270,22 @@ export class CartClient {
     if (p.timer) clearTimeout(p.timer);
     p.timer = setTimeout(() => this.onTimeout(p), this.timeoutMs);
     const conn = this.connection(p.target);
-    if (!conn.send(p.frame)) this.failover(p, p.target);
+    if (!conn.send(p.frame)) this.failover(p, p.target, 'closed');
   }
 
   private onTimeout(p: Pending): void {
     if (this.pending.get(p.requestId) !== p) return;
     this.counters.timeouts++;
-    this.failover(p, p.target, true);
+    this.failover(p, p.target, 'timeout');
   }
 
   /** Move `p` to the next replica after `failed`; give up after `maxAttempts`. */
-  private failover(p: Pending, failed: number, timedOut = false): void {
+  private failover(p: Pending, failed: number, cause: 'timeout' | 'closed' | 'error' | 'bad-reply'): void {
     if (this.pending.get(p.requestId) !== p || p.target !== failed) return;
+    const timedOut = cause === 'timeout';
     if (p.readOnly) {
+      // an unresponsive contact is left behind for the ordered retry too
+      if ((cause === 'timeout' || cause === 'closed') && this.contact === failed) this.contact = (failed + 1) % this.n;
       // read-only path failed: re-issue as an ordered invocation (new request id)
       this.counters.readOnlyFallbacks++;
       if (p.timer) clearTimeout(p.timer);
@@ -318,7 +321,7 @@ export class CartClient {
       onFrame: (payload) => this.onFrame(i, payload),
       onClose: () => {
         if (this.conns[i] === conn) this.conns[i] = undefined;
-        for (const p of [...this.pending.values()]) if (p.target === i) this.failover(p, i);
+        for (const p of [...this.pending.values()]) if (p.target === i) this.failover(p, i, 'closed');
       },
     });
     this.conns[i] = conn;
@@ -350,7 +353,7 @@ export class CartClient {
       p.reject(new RequestRejectedError(e.code, `${who.size} replicas rejected request ${p.requestId}: ${e.message}`));
       return;
     }
-    this.failover(p, from);
+    this.failover(p, from, 'error');
   }
 
   private async onReply(from: number, reply: CartReply): Promise<void> {
@@ -371,7 +374,7 @@ export class CartClient {
     }
     if (!verdict.ok) {
       this.counters.rejected[verdict.reason]++;
-      this.failover(p, from);
+      this.failover(p, from, 'bad-reply');
       return;
     }
     this.finish(p);
