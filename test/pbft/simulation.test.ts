@@ -56,6 +56,10 @@ const scenarios: Record<string, Scenario> = {
     opts: { byzantine: { replica: 3, behaviour: 'liar' }, faults: lossy, healAtMs: 1500, clients: 3, requestsPerClient: 30 },
     seeds: 4,
   },
+  'n=4 lying backup with unsigned replies (transport-authenticated)': {
+    opts: { byzantine: { replica: 1, behaviour: 'liar' }, config: { signReplies: false }, clients: 3, requestsPerClient: 20 },
+    seeds: 2,
+  },
   'n=4 lying primary': { opts: { byzantine: { replica: 0, behaviour: 'liar' }, faults: lossy, healAtMs: 1500 }, seeds: 3 },
   'n=4 garbling backup (bit flips, truncation, junk frames)': {
     opts: { byzantine: { replica: 2, behaviour: 'garble' }, faults: lossy, healAtMs: 1500 },

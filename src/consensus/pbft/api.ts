@@ -90,6 +90,13 @@ export interface PbftConfig {
    * retransmissions). Optional for backward compatibility.
    */
   readonly maxClients?: number;
+  /**
+   * Sign REPLYs (default true). Set false only if the client transport authenticates each
+   * replica (e.g. a handshake with the replica's identity key); the client core must then be
+   * given a `verifyReply` that accepts the empty signature. Saves one Ed25519 signature per
+   * request per replica. Optional for backward compatibility.
+   */
+  readonly signReplies?: boolean;
   /** Max requests held for ordering at one replica (bounded memory); extra are dropped. */
   readonly maxPendingRequests: number;
   /** Max bytes of a state snapshot accepted in state transfer. */
