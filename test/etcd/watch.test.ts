@@ -1,9 +1,14 @@
-/** ResumableWatch against a scripted fake watch stream (no etcd): fragments, compaction, resume. */
+/**
+ * ResumableWatch against a scripted fake watch stream (no etcd): fragments, compaction, resume;
+ * and against a real etcd member that lost its quorum (require-leader mode).
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
-import type { Etcd3, IWatchRequest, IWatchResponse } from 'etcd3';
+import { Etcd3, type IWatchRequest, type IWatchResponse } from 'etcd3';
 import { ResumableWatch } from '../../src/consensus/etcd/watch.ts';
+import { startEtcdCluster } from '../../src/consensus/etcd/index.ts';
+import { waitUntil } from './harness.ts';
 
 class FakeStream extends EventEmitter {
   readonly writes: IWatchRequest[] = [];
@@ -68,4 +73,35 @@ test('fragments are reassembled so a revision is never split; reconnects resume 
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(streams.length, 2, 'no reconnect after compaction until restarted');
   w.stop();
+});
+
+test('require-leader: a watch on a member without a leader is refused and retried until a quorum is back', async () => {
+  const cluster = await startEtcdCluster({ members: 3 });
+  const client = new Etcd3({ hosts: [cluster.endpoints[0]!] }); // only the member that loses its peers
+  const errors: string[] = [];
+  const revisions: string[] = [];
+  const w = new ResumableWatch(
+    client,
+    { key: Buffer.from('k/'), rangeEnd: Buffer.from('k0'), nextRevision: () => 1n, backoff: { initialMs: 20, maxMs: 200 } },
+    { onEvents: (r) => revisions.push(...r.events.map((e) => e.kv.mod_revision)), onCompacted: () => {}, onError: (e) => errors.push(e.message) },
+  );
+  try {
+    await cluster.stopMember(1);
+    await cluster.stopMember(2);
+    w.start();
+    await waitUntil(() => errors.some((m) => /no leader/.test(m)), 20_000, () => `no "no leader" error yet: ${errors.join('; ')}`);
+    assert.deepEqual(revisions, []);
+    await cluster.restartMember(1);
+    const writer = new Etcd3({ hosts: [cluster.endpoints[1]!] });
+    try {
+      await writer.put('k/x').value('1');
+    } finally {
+      writer.close();
+    }
+    await waitUntil(() => revisions.length === 1, 20_000, 'event delivered once a quorum is back');
+  } finally {
+    w.stop();
+    client.close();
+    await cluster.close();
+  }
 });

@@ -1,6 +1,9 @@
 /**
  * A resumable etcd v3 watch on one key range (etcd API reference: `Watch` RPC, `WatchCreateRequest`).
  *
+ * The stream is opened in etcd's "require leader" mode, so a member without a leader (partitioned
+ * from the majority) cancels it and the watch moves to another member.
+ *
  * Why not `etcd3`'s `Watcher`: on reconnect it resumes from the header revision of the last
  * response, which during catch-up is the store's *current* revision, not the last delivered
  * event's — so after a member crash it can silently skip events, and it reports compaction only as
@@ -14,6 +17,7 @@
  * response never exceeds the gRPC message limit, and reassemble (see `onFragment`); watches
  * resume from any uncompacted revision.
  */
+import * as grpc from '@grpc/grpc-js';
 import type { Etcd3, IEvent, IWatchResponse, IDuplexStream, IWatchRequest } from 'etcd3';
 import { backoffDelay } from '../../net/backoff.ts';
 
@@ -38,6 +42,25 @@ export interface ResumableWatchOptions {
   readonly backoff?: { initialMs?: number; maxMs?: number };
   /** Uniform [0,1) source for back-off jitter (injected). Default `Math.random`. */
   readonly random?: () => number;
+  /**
+   * Ask etcd to cancel the watch when its member has no leader (etcd's "require leader" mode),
+   * so a watch on a partitioned member fails over instead of stalling. Default true.
+   */
+  readonly requireLeader?: boolean;
+}
+
+/**
+ * gRPC call options that add etcd's `hasleader: true` metadata (clientv3 `WithRequireLeader`):
+ * the member then cancels the stream with "etcdserver: no leader" when it loses its leader.
+ */
+export function requireLeaderCallOptions(): grpc.CallOptions {
+  return {
+    credentials: grpc.credentials.createFromMetadataGenerator((_params, callback) => {
+      const md = new grpc.Metadata();
+      md.set('hasleader', 'true');
+      callback(null, md);
+    }),
+  };
 }
 
 /** Prefix range end: the key one bit larger than `prefix` (etcd's `WithPrefix`). */
@@ -112,7 +135,7 @@ export class ResumableWatch {
     if (!this.running) return;
     let stream: IDuplexStream<IWatchRequest, IWatchResponse>;
     try {
-      stream = await this.client.watchClient.watch();
+      stream = await this.client.watchClient.watch(this.options.requireLeader === false ? {} : requireLeaderCallOptions());
     } catch (e) {
       this.scheduleReconnect(e instanceof Error ? e : new Error(String(e)));
       return;
