@@ -139,11 +139,19 @@ interface BlstPreparedKey extends PreparedPublicKey<BlstP2> {
   readonly affine: BlstP2Affine;
 }
 
-/** Minimal little-endian encoding of 0 ≤ k < 2^256 (empty for 0): blst multiplies by 8·length bits. */
-export function scalarToLittleEndian(k: bigint): Uint8Array {
+/**
+ * Little-endian encoding of 0 ≤ k < 2^256 for blst, which multiplies by 8·length bits.
+ * @param fixed - pad to 32 bytes: use for secret scalars, so the multiplication time does not
+ *   depend on the key's bit length (blst's ladder is constant-time for a given length). Without it
+ *   the encoding is minimal (empty for 0): public scalars such as 64-bit batch weights and Lagrange
+ *   coefficients then cost only their length.
+ * @throws RangeError for k outside [0, 2^256).
+ */
+export function scalarToLittleEndian(k: bigint, fixed = false): Uint8Array {
   if (k < 0n || k >= 1n << 256n) throw new RangeError('scalar out of range');
   const out: number[] = [];
   for (let x = k; x > 0n; x >>= 8n) out.push(Number(x & 0xffn));
+  while (fixed && out.length < 32) out.push(0);
   return Uint8Array.from(out);
 }
 
@@ -159,8 +167,10 @@ function asciiString(bytes: Uint8Array): string | undefined {
  * @throws BackendError if the native module cannot be loaded.
  */
 export function blstCurveOps(b: BlstBinding = loadBlst()): CurveOps<BlstP1, BlstP2> {
-  const multiply = <P extends { dup(): P; mult(s: Uint8Array): P }>(zero: () => P, p: P, k: bigint): P =>
-    k === 0n ? zero() : p.dup().mult(scalarToLittleEndian(k));
+  // k·P for a secret k (share signing, dealing): fixed 256-bit length, see scalarToLittleEndian.
+  const multiplySecret = <P extends { dup(): P; mult(s: Uint8Array): P }>(zero: () => P, p: P, k: bigint): P =>
+    k === 0n ? zero() : p.dup().mult(scalarToLittleEndian(k, true));
+  // Σ k_i·P_i for public scalars (Lagrange coefficients, batch weights): minimal lengths.
   const msm = <P extends { dup(): P; mult(s: Uint8Array): P; add(q: P): P }>(zero: () => P, points: readonly P[], scalars: readonly bigint[]): P => {
     if (points.length !== scalars.length) throw new RangeError('msm: points and scalars differ in length');
     let acc: P | undefined;
@@ -197,8 +207,8 @@ export function blstCurveOps(b: BlstBinding = loadBlst()): CurveOps<BlstP1, Blst
       // Non-ASCII DST: the binding would UTF-8-encode it; hash with noble (same suite) and import.
       return new b.P1(nobleBls.G1.hashToCurve(message, { DST: dst }).toBytes(true));
     },
-    mulG1: (p, k) => multiply(zeroG1, p, k),
-    mulBaseG2: (k) => multiply(zeroG2, g2, k),
+    mulG1: (p, k) => multiplySecret(zeroG1, p, k),
+    mulBaseG2: (k) => multiplySecret(zeroG2, g2, k),
     msmG1: (points, scalars) => msm(zeroG1, points, scalars),
     msmG2: (points, scalars) => msm(zeroG2, points, scalars),
     isZeroG1: (p) => p.is_inf(),

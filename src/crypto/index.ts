@@ -35,7 +35,7 @@ export {
 export { bytesEqual, fromHex, toHex } from './encoding.ts';
 export { MerkleTree, merkleProof, merkleRoot, verifyMerkleProof, leafHash, nodeHash, MERKLE_HASH_BYTES, type MerkleProof } from './merkle.ts';
 export { SecretKeyShare, checkKeyShare, dealKeySets, defaultKeySetSpecs, validatePublicKeySet, type DealOptions } from './dealer.ts';
-export { BACKENDS, DEFAULT_BACKEND, loadThresholdBls } from './backends.ts';
+export { BACKENDS, DEFAULT_BACKEND, FALLBACK_BACKEND, loadThresholdBls, setFallbackWarning, type FallbackWarn } from './backends.ts';
 export { createCryptoService } from './service.ts';
 export { loadPublicKeyFile, loadSecretKeyFile, writeKeyFiles } from './keyfile.ts';
 export { parsePublicKeyFile, publicKeySetFromJson, publicKeySetToJson, type PublicKeySetJson } from './keyset-json.ts';

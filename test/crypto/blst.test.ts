@@ -74,9 +74,10 @@ test('blst falls back to mcl when the native module cannot load, warning once pe
   }
 });
 
-test('property: scalars go to blst as minimal little-endian bytes', () => {
+test("property: scalars go to blst as little-endian bytes (minimal for public, 32 bytes for secret scalars)", () => {
   assert.equal(scalarToLittleEndian(0n).length, 0);
   assert.deepEqual([...scalarToLittleEndian(0x0102n)], [0x02, 0x01]);
+  assert.deepEqual([...scalarToLittleEndian(0x0102n, true)], [0x02, 0x01, ...new Array(30).fill(0)], 'secret scalars: fixed 32 bytes');
   assert.equal(scalarToLittleEndian((1n << 64n) - 1n).length, 8);
   assert.throws(() => scalarToLittleEndian(-1n), RangeError);
   assert.throws(() => scalarToLittleEndian(1n << 256n), RangeError);
@@ -87,6 +88,9 @@ test('property: scalars go to blst as minimal little-endian bytes', () => {
       for (let i = b.length - 1; i >= 0; i--) back = (back << 8n) | BigInt(b[i]!);
       assert.equal(back, k);
       assert.notEqual(b[b.length - 1], 0, 'minimal: no high zero byte');
+      const f = scalarToLittleEndian(k, true);
+      assert.equal(f.length, 32);
+      assert.deepEqual(f.subarray(0, b.length), b);
     }),
     { numRuns: 200 },
   );
