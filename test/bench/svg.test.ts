@@ -71,7 +71,7 @@ test('throughputByModeSvg: one bar per point, heights proportional to throughput
   assert.ok(Math.abs(h[0]! / h[1]! - 4) < 0.01, `native bar 4x cart-none: ${h}`);
   assert.ok(Math.abs(h[2]! / h[1]! - 2) < 0.01, `cart-all bar 2x cart-none: ${h}`);
   assert.deepEqual(bars.map((m) => m[2]), [modeColour('native'), modeColour('cart-none'), modeColour('cart-all')]);
-  assert.match(svg, />1k<\/text>/);
+  assert.match(svg, />1000<\/text>/);
   assert.match(svg, />250<\/text>/);
   assert.match(svg, />10 clients<\/text>/);
 });

@@ -214,7 +214,7 @@ export function throughputByModeSvg(points: readonly PlotPoint[], title = 'Throu
       const tx = (x + barW / 2).toFixed(1);
       const ty = (y - 4).toFixed(1);
       const rotated = barW < 16 ? ` text-anchor="start" transform="rotate(-90 ${tx} ${ty})"` : ' text-anchor="middle"';
-      out.push(`<text x="${tx}" y="${ty}" font-size="${valueFont}" fill="#222"${rotated}>${label(Math.round(p.throughputOpsPerSec))}</text>`);
+      out.push(`<text x="${tx}" y="${ty}" font-size="${valueFont}" fill="#222"${rotated}>${Math.round(p.throughputOpsPerSec)}</text>`);
     }
   }
   legend(out, series.map((s) => ({ name: s.name, colour: modeColour(s.mode), dashed: s.dashed, marker: 'box' as const })));
