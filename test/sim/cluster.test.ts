@@ -84,6 +84,23 @@ test('oracle: a Byzantine replica is ignored, an accepted wrong result is a viol
   assert.equal(o.violations.filter((v) => v.startsWith('SEQUENTIAL')).length, 2, JSON.stringify(o.violations));
 });
 
+test('oracle: a read-only result must come from some state of the agreed sequence', () => {
+  const o = new ClusterOracle(() => true);
+  const b = [frame(1n, ins)];
+  o.delivered(0, 1n, b, execute(b, 1n));
+  const store = new KvStore();
+  const before = store.executeReadOnly(rd)!;
+  store.execute(ins);
+  const after = store.executeReadOnly(rd)!;
+  o.acceptReadOnly('old state', rd, before);
+  o.acceptReadOnly('new state', rd, after);
+  o.checkSequential();
+  assert.equal(o.violations.length, 0, JSON.stringify(o.violations));
+  o.acceptReadOnly('forged', rd, store.execute(encodeKvOperation({ type: 'update', table: 't', key: 'k', values: kvRecordFromStrings({ f: 'x' }) })));
+  o.checkSequential();
+  assert.ok(o.violations.some((v) => v.startsWith('READ-ONLY: forged')), JSON.stringify(o.violations));
+});
+
 test('virtual timers: fire in virtual time, cannot be installed twice, restore the originals', () => {
   const s = new Scheduler();
   const real = globalThis.setTimeout;

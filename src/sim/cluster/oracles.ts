@@ -4,7 +4,9 @@
  *     compute the same result for each request;
  *  2. sequential execution — re-executing the agreed sequence on a fresh application proxy and
  *     KV store gives exactly the results clients accepted (and the replicas computed);
- *  3. linearizability of the clients' KV history ({@link checkKvHistory});
+ *  3. linearizability of the clients' KV history ({@link checkKvHistory}); read-only-path
+ *     results must equal the operation's result in some state of the agreed sequence (a
+ *     committed prefix — the path's documented guarantee, checked also with Byzantine replicas);
  *  4. bounded memory — the PBFT log and the front ends' tables stay within fixed bounds.
  */
 import { KvStore } from '../../apps/kv.ts';
@@ -24,6 +26,8 @@ export class ClusterOracle {
   private readonly results = new Map<string, { result: string; by: number }>();
   /** request key → accepted result hex, per client. */
   private readonly accepted = new Map<string, string>();
+  /** Read-only-path results accepted by clients: operation bytes and result hex. */
+  private readonly readOnly: Array<{ what: string; operation: Uint8Array; result: string }> = [];
 
   constructor(private readonly isCorrect: (replica: number) => boolean) {}
 
@@ -56,13 +60,28 @@ export class ClusterOracle {
     this.accepted.set(`${toHex(clientId)}:${requestId}`, toHex(result));
   }
 
+  /** A client accepted `result` for `operation` on the read-only path. */
+  acceptReadOnly(what: string, operation: Uint8Array, result: Uint8Array): void {
+    this.readOnly.push({ what, operation: Uint8Array.from(operation), result: toHex(result) });
+  }
+
   /**
    * Re-execute the agreed sequence on a fresh proxy + KV store; every accepted reply must equal
    * the reference result (oracle 2). Call once at the end.
    */
   checkSequential(): void {
-    const ref = new CartApplicationProxy(new KvStore());
+    const store = new KvStore();
+    const ref = new CartApplicationProxy(store);
     const reference = new Map<string, string>();
+    // Possible read-only results: the operation evaluated in every state of the sequence.
+    const possible = this.readOnly.map(() => new Set<string>());
+    const evaluate = (): void => {
+      this.readOnly.forEach((r, i) => {
+        const out = store.executeReadOnly(r.operation);
+        if (out !== undefined) possible[i]!.add(toHex(out));
+      });
+    };
+    evaluate();
     for (const seq of [...this.batches.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))) {
       const { requests } = this.batches.get(seq)!;
       const results = ref.executeBatch({ sequence: seq, requests });
@@ -70,7 +89,11 @@ export class ClusterOracle {
         const key = requestKey(bytes);
         if (key !== undefined && results[i]!.length > 0 && !reference.has(key)) reference.set(key, toHex(results[i]!));
       });
+      evaluate();
     }
+    this.readOnly.forEach((r, i) => {
+      if (!possible[i]!.has(r.result)) this.violation(`READ-ONLY: ${r.what} accepted a result that no state of the agreed sequence gives`);
+    });
     for (const [key, { result: res }] of this.results) {
       const want = reference.get(key);
       if (want !== undefined && want !== res) this.violation(`SEQUENTIAL: replicas computed ${res.slice(0, 16)}… for ${key}, sequential execution gives ${want.slice(0, 16)}…`);

@@ -244,6 +244,7 @@ export async function runClusterSimulation(opts: ClusterSimOptions): Promise<Clu
         // The answered request: the last one sent (a read-only fallback is ordered under a new id).
         const answered = transport.lastRequest;
         if (answered && !answered.readOnly) oracle.accept(client.clientId, answered.requestId, res);
+        else if (answered) oracle.acceptReadOnly(`client ${c} #${id} (${op.type})`, encodeKvOperation(op), res);
         let out: KvResult | undefined;
         try {
           out = decodeKvResult(res);
