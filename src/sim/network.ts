@@ -34,6 +34,7 @@ export interface NetworkStats {
 export class SimNetwork<M> {
   private readonly handlers = new Map<number, (from: number, msg: M) => void>();
   private readonly crashed = new Set<number>();
+  private readonly extraDelay = new Map<number, number>();
   private group = new Map<number, number>();
   private faults: LinkFaults;
   /** Optional filter (e.g. a Byzantine node rewriting its messages); return [] to drop. */
@@ -82,6 +83,12 @@ export class SimNetwork<M> {
     this.crashed.delete(node);
   }
 
+  /** Add `ms` of delay to every message sent by `node` (a slow node); 0 removes it. */
+  setSlow(node: number, ms: number): void {
+    if (ms > 0) this.extraDelay.set(node, ms);
+    else this.extraDelay.delete(node);
+  }
+
   /** Whether `node` is crashed. */
   isCrashed(node: number): boolean {
     return this.crashed.has(node);
@@ -114,7 +121,7 @@ export class SimNetwork<M> {
     const copies = this.rng.chance(this.faults.duplicateRate) ? 2 : 1;
     if (copies === 2) this.stats.duplicated++;
     for (let i = 0; i < copies; i++) {
-      const delay = this.rng.range(this.faults.minDelayMs, this.faults.maxDelayMs);
+      const delay = this.rng.range(this.faults.minDelayMs, this.faults.maxDelayMs) + (this.extraDelay.get(from) ?? 0);
       this.scheduler.after(delay, () => {
         if (this.crashed.has(to) || !this.connected(from, to)) {
           this.stats.partitioned++;

@@ -47,6 +47,11 @@ const scenarios: Record<string, Scenario> = {
     seeds: 5,
     check: (r) => assert.ok(correctViews(r, 0).every((v) => v > 0n), 'view changed away from the silent primary'),
   },
+  'n=4 slow primary (every message 3 s late)': {
+    opts: { events: [{ atMs: 0, action: 'slow', replica: 0, extraDelayMs: 3000 }] },
+    seeds: 3,
+    check: (r) => assert.ok(correctViews(r, 0).every((v) => v > 0n), 'view changed away from the slow primary'),
+  },
   'n=4 equivocating primary': {
     opts: { byzantine: { replica: 0, behaviour: 'equivocate' }, clients: 3, outstandingPerClient: 8, faults: lossy, healAtMs: 1000 },
     seeds: 6,

@@ -29,6 +29,8 @@ export type SimEvent =
   | { readonly atMs: number; readonly action: 'restart'; readonly replica: number }
   | { readonly atMs: number; readonly action: 'partition'; readonly groups: readonly (readonly number[])[] }
   | { readonly atMs: number; readonly action: 'heal' }
+  /** Every message `replica` sends takes `extraDelayMs` longer (0 = back to normal). */
+  | { readonly atMs: number; readonly action: 'slow'; readonly replica: number; readonly extraDelayMs: number }
   | { readonly atMs: number; readonly action: 'faults'; readonly faults: LinkFaults };
 
 /** Options of {@link runPbftSimulation}; everything but `seed` has defaults. */
@@ -294,6 +296,9 @@ export function runPbftSimulation(opts: PbftSimOptions): PbftSimResult {
           break;
         case 'heal':
           net.heal();
+          break;
+        case 'slow':
+          net.setSlow(ev.replica, ev.extraDelayMs);
           break;
         case 'faults':
           net.setFaults(ev.faults);
