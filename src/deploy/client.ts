@@ -10,8 +10,9 @@ import { loadClusterConfig, relativeTo } from './config.ts';
 let fast: Promise<SignatureVerifier> | undefined;
 
 /**
- * The fastest BLS verifier on Node (the wasm backend, `src/crypto/backend-mcl.ts`), loaded once
- * per process. The client's default is the portable pure-JS verifier, which is ~3x slower.
+ * The fastest BLS verifier on Node (the default backend of `src/crypto/backends.ts`: native blst,
+ * falling back to mcl-wasm), loaded once per process. The client's own default is the portable
+ * pure-JS verifier (browser-safe), which is about 10x slower.
  */
 export function nodeSignatureVerifier(): Promise<SignatureVerifier> {
   fast ??= loadThresholdBls().then((bls) => cachedVerifier({ verify: (pk, d, m, s) => bls.verify(pk, d, m, s) }));
