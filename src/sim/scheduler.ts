@@ -59,7 +59,8 @@ export class Scheduler {
 
   /**
    * Run events in time order until `done()` is true (checked after every event), the queue is
-   * empty, virtual time would pass `maxTime`, or `maxSteps` events ran.
+   * empty, virtual time would pass `maxTime`, or `maxSteps` events ran. On `'time'` the clock is
+   * advanced to `maxTime`; on `'idle'` it stays at the last event's time.
    * @returns why it stopped
    * @throws {SimulationError} if an event callback throws
    */
