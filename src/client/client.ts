@@ -71,7 +71,7 @@ export interface CartClientStats {
   /** Invocations that failed (timeout, rejected, closed). */
   failed: number;
   /** Replies or frames rejected, by reason. */
-  rejected: Record<ReplyRejectReason | 'error-notice' | 'late', number>;
+  rejected: Record<ReplyRejectReason | 'error-notice' | 'late' | 'unsolicited', number>;
   /** Switches to another replica. */
   failovers: number;
   /** Read-only invocations answered on the read-only path / re-issued as ordered. */
@@ -100,6 +100,11 @@ interface Pending {
   attempts: number;
   timer: ReturnType<typeof setTimeout> | undefined;
   readonly errors: Map<number, Set<number>>;
+  /** Replicas this request was sent to, and those that already sent a bad reply for it. */
+  readonly sentTo: Set<number>;
+  readonly lied: Set<number>;
+  /** Replicas with a reply for this request under verification right now. */
+  readonly checking: Set<number>;
 }
 
 interface Queued {
@@ -132,7 +137,7 @@ export class CartClient {
     invoked: 0,
     verified: 0,
     failed: 0,
-    rejected: { malformed: 0, 'unknown-request': 0, 'wrong-client': 0, 'wrong-key-set': 0, 'bad-proof': 0, 'bad-signature': 0, 'error-notice': 0, late: 0 },
+    rejected: { malformed: 0, 'unknown-request': 0, 'wrong-client': 0, 'wrong-key-set': 0, 'bad-proof': 0, 'bad-signature': 0, 'error-notice': 0, late: 0, unsolicited: 0 },
     failovers: 0,
     readOnlyVerified: 0,
     readOnlyFallbacks: 0,
@@ -260,6 +265,9 @@ export class CartClient {
       attempts: 0,
       timer: undefined,
       errors: new Map(),
+      sentTo: new Set(),
+      lied: new Set(),
+      checking: new Set(),
     };
     this.pending.set(requestId, p);
     this.attempt(p);
@@ -270,6 +278,7 @@ export class CartClient {
     if (p.timer) clearTimeout(p.timer);
     p.timer = setTimeout(() => this.onTimeout(p), this.timeoutMs);
     const conn = this.connection(p.target);
+    p.sentTo.add(p.target);
     if (!conn.send(p.frame)) this.failover(p, p.target, 'closed');
   }
 
@@ -362,18 +371,27 @@ export class CartClient {
       this.counters.rejected.late++;
       return;
     }
+    // only replicas we asked may answer, and each gets one chance to lie per request: a
+    // Byzantine replica cannot make the client spend unbounded pairing checks
+    if (!p.sentTo.has(from) || p.lied.has(from) || p.checking.has(from)) {
+      this.counters.rejected.unsolicited++;
+      return;
+    }
+    p.checking.add(from);
     const verdict = await this.replyVerifier.check(reply, {
       keySet: p.keySet,
       clientId: this.clientId,
       requestId: p.requestId,
       operationDigest: p.operationDigest,
     });
+    p.checking.delete(from);
     if (this.pending.get(reply.requestId) !== p) {
       if (verdict.ok) this.counters.rejected.late++;
       return;
     }
     if (!verdict.ok) {
       this.counters.rejected[verdict.reason]++;
+      p.lied.add(from);
       this.failover(p, from, 'bad-reply');
       return;
     }

@@ -46,6 +46,8 @@ export interface ReadOnlyOptions {
   readonly timeoutMs?: number;
   /** Concurrent read-only requests coordinated here (default 10 000). */
   readonly maxSessions?: number;
+  /** Relayed read-only requests answered concurrently per peer (default 256); more are dropped. */
+  readonly maxAnswersPerPeer?: number;
   readonly observer?: ShareExchangeObserver;
   readonly byzantine?: ByzantineOptions;
 }
@@ -83,6 +85,8 @@ const corrupt = (b: Uint8Array): Uint8Array => {
 /** See the module comment. */
 export class ReadOnlyCoordinator {
   private readonly sessions = new Map<string, Session>();
+  /** Relayed requests being answered, per asking peer (bounds work a peer can cause). */
+  private readonly answering = new Map<number, number>();
   private readonly domain = domainForKeySet(READONLY_KEY_SET);
   private closed = false;
 
@@ -128,7 +132,13 @@ export class ReadOnlyCoordinator {
   onPeerMessage(from: number, msg: PeerMessage): void {
     if (this.closed) return;
     if (msg.type === 'read-only-request') {
-      void this.answer(from, msg.request);
+      const busy = this.answering.get(from) ?? 0;
+      if (busy >= (this.o.maxAnswersPerPeer ?? 256)) {
+        this.o.observer?.shareRejected?.(from, 'overflow');
+        return;
+      }
+      this.answering.set(from, busy + 1);
+      void this.answer(from, msg.request).finally(() => this.answering.set(from, (this.answering.get(from) ?? 1) - 1));
       return;
     }
     if (msg.type !== 'read-only-share') return;

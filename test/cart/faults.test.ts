@@ -133,3 +133,36 @@ test('a lossy replica mesh (every other share frame dropped): shares are re-requ
   assert.deepEqual(sorted(results), range(20));
   assert.ok([...count.values()].reduce((a, b) => a + b, 0) > 0);
 });
+
+test('a lying replica flooding forged replies costs the client at most one check per request', async (t) => {
+  const { FrameServer } = await import('../../src/net/server.ts');
+  const { decodeClientFrame, encodeReplicaFrame } = await import('../../src/wire/codec.ts');
+  const { clientIdOf, digest, replyDigest } = await import('../../src/wire/digest.ts');
+  const { MerkleTree } = await import('../../src/crypto/index.ts');
+  const cluster = await startTestCluster({ app: () => new Counter() });
+  t.after(() => cluster.close());
+  // a fake replica: answers each request with 20 well-formed replies whose Merkle proof is
+  // right (it knows the leaf) but whose "group signature" is garbage
+  const liar = new FrameServer({ port: 0 });
+  liar.on('frame', (conn: { send(b: Uint8Array): boolean }, payload: Uint8Array) => {
+    const req = decodeClientFrame(payload);
+    const clientId = clientIdOf(req.clientPublicKey);
+    const result = encodeCounterOperation({ type: 'add', amount: 999n });
+    const leaf = replyDigest({ keySet: 'ordered', clientId, requestId: req.requestId, operationDigest: digest(req.operation), result });
+    const frame = encodeReplicaFrame({
+      type: 'reply',
+      reply: { requestId: req.requestId, clientId, result, keySet: 'ordered', sequence: 1n, root: new MerkleTree([leaf]).root, leafIndex: 0, leafCount: 1, proof: [], groupSignature: new Uint8Array(48).fill(0xaa), replica: 1 },
+    });
+    for (let i = 0; i < 20; i++) conn.send(frame);
+  });
+  const port = await liar.listen();
+  t.after(() => liar.close());
+  const endpoints = cluster.replicas.map((r) => r!.address);
+  endpoints[0] = { host: '127.0.0.1', port };
+  const client = await cluster.client({ replicas: endpoints, contact: 0, batchVerification: false });
+  assert.equal(valueOf(await client.invoke(add(1n))), 1n);
+  const s = client.stats();
+  assert.equal(s.rejected['bad-signature'], 1);
+  assert.ok(s.rejected.unsolicited >= 1, 'further forged replies were dropped unchecked');
+  assert.ok(s.pairingChecks <= 2, `pairing checks ${s.pairingChecks}`);
+});
