@@ -179,6 +179,8 @@ test('state transfer: fetched batches execute only with f+1 matching copies', ()
   const b = [request('c', 1n, 'a')];
   const evil = [request('c', 1n, 'evil')];
   const st = (from: number, batch: RequestMsg[]) => enc({ type: 'state', replica: from, checkpoint: undefined, batches: [{ seq: 1n, batch }] });
+  // A liar cycling through many different batches for seq 1 must not crowd out honest copies.
+  for (let i = 0; i < 10; i++) rep.handle({ kind: 'message', from: 3, bytes: st(3, [request('c', BigInt(i + 2), `evil${i}`)]) });
   rep.handle({ kind: 'message', from: 3, bytes: st(3, evil) });
   rep.handle({ kind: 'message', from: 2, bytes: st(2, b) });
   assert.equal(executed.length, 0, 'two different single copies are not enough');

@@ -32,8 +32,8 @@ export class PbftReplica extends ViewChangeLayer {
   private readonly servedFetch = new Set<number>();
   /** Highest certified checkpoint we lack the state for. */
   private stateTarget = 0n;
-  /** Fetched batches by seq, then by digest: the batch and who sent it. */
-  private readonly fetched = new Map<bigint, Map<string, { batch: readonly RequestMsg[]; from: Set<number> }>>();
+  /** Fetched batches by seq, then by sender (one claim per sender and seq: a liar cannot crowd out others). */
+  private readonly fetched = new Map<bigint, Map<number, { digest: string; batch: readonly RequestMsg[] }>>();
 
   /** Begin: arm the status timer and ask peers for newer state (a restarted replica catches up). */
   start(): ReplicaOutput[] {
@@ -221,19 +221,12 @@ export class PbftReplica extends ViewChangeLayer {
         this.drop('too-large', `fetched batch of ${b.batch.length}`);
         continue;
       }
-      const key = toHex(batchDigest(b.batch));
       let bySeq = this.fetched.get(b.seq);
       if (!bySeq) {
         bySeq = new Map();
         this.fetched.set(b.seq, bySeq);
       }
-      let entry = bySeq.get(key);
-      if (!entry) {
-        if (bySeq.size >= this.config.n) continue; // at most one digest per sender is useful
-        entry = { batch: b.batch, from: new Set() };
-        bySeq.set(key, entry);
-      }
-      entry.from.add(m.replica);
+      bySeq.set(m.replica, { digest: toHex(batchDigest(b.batch)), batch: b.batch });
     }
     this.executeReady();
   }
@@ -266,10 +259,13 @@ export class PbftReplica extends ViewChangeLayer {
   protected fetchedBatch(seq: bigint): readonly RequestMsg[] | undefined {
     const bySeq = this.fetched.get(seq);
     if (!bySeq) return undefined;
-    for (const e of bySeq.values()) {
-      if (e.from.size > this.config.f) {
+    const votes = new Map<string, number>();
+    for (const claim of bySeq.values()) {
+      const k = (votes.get(claim.digest) ?? 0) + 1;
+      votes.set(claim.digest, k);
+      if (k > this.config.f) {
         this.fetched.delete(seq);
-        return e.batch;
+        return claim.batch;
       }
     }
     return undefined;
