@@ -23,8 +23,9 @@ function result(consensus: BenchConsensus, mode: BenchModeName, clients: number,
     integrityErrors: 0,
     measuredMs: 10_000,
     byKind: { read: { operations: ops * 5, errors: 0, latencyP50Ms: 1, latencyP99Ms: 2 } },
-    client: { verified: ops * 10, pairingChecks: ops * 5, cacheHits: 0, batchChecks: 0, readOnlyVerified: 3, readOnlyFallbacks: 1, failovers: 0, timeouts: 0, rejected: {} },
+    client: { verified: ops * 10, pairingChecks: ops * 5, processPairings: ops * 2, cacheHits: 0, batchChecks: 0, readOnlyVerified: 3, readOnlyFallbacks: 1, failovers: 0, timeouts: 0, rejected: {} },
     pairingChecksPerReply: mode === 'native' ? null : 0.5,
+    processPairingsPerReply: mode === 'native' ? null : 0.2,
     badSharesDetected: 0,
     ...extra,
   };
@@ -116,6 +117,7 @@ test('markdownReport: one table row per result, ratios and failures sections', (
   const rows = md.split('\n').filter((l) => l.startsWith('| pbft |'));
   assert.equal(rows.length, 2);
   assert.match(rows[0]!, /\| native \| 50 \| 1000\.0 \|/);
+  assert.match(rows[1]!, /\| 0\.500 \| 0\.200 \| 3 \/ 1 \|/); // client checks, process pairings, read-only verified / fallbacks
   assert.match(md, /\| cart-all ÷ native \| pbft \| 50 \| 0\.950 \| ≥ 0\.9 \| yes \|/);
   assert.match(md, /## Failures/);
   assert.match(md, /etcd \\\| not found/); // pipes escaped inside cells

@@ -78,6 +78,12 @@ export interface BenchResult {
    * null for the native mode (no BLS).
    */
   readonly pairingChecksPerReply: number | null;
+  /**
+   * BLS verifications actually run in the bench process per accepted reply (the clients share a
+   * verified-signature cache, so replies under one batch root are amortised: ≤ 1/k for k replies
+   * of one batch); null for native.
+   */
+  readonly processPairingsPerReply: number | null;
   /** Bad signature shares detected by the honest replicas during this point (CART modes). */
   readonly badSharesDetected: number;
 }
@@ -253,6 +259,7 @@ async function measurePoint(
     byKind,
     client,
     pairingChecksPerReply: native || client.verified === 0 ? null : round(client.pairingChecks / client.verified, 4),
+    processPairingsPerReply: native || client.verified === 0 ? null : round(client.processPairings / client.verified, 4),
     badSharesDetected: bad,
   };
   p.progress(
