@@ -95,7 +95,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   }));
 
   const spawnOne = (p: Proc): Promise<void> => {
-    const args = ['--import', 'tsx', MAIN, 'replica', '--config', deployment.replicaFiles[p.index - 1]!, '--events', '--log-level', options.logLevel ?? 'info'];
+    // CART_REPLICA_NODE_ARGS: extra Node flags for replica processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
+    const extra = (process.env['CART_REPLICA_NODE_ARGS'] ?? '').split(/\s+/).filter((x) => x !== '');
+    const args = [...extra, '--import', 'tsx', MAIN, 'replica', '--config', deployment.replicaFiles[p.index - 1]!, '--events', '--log-level', options.logLevel ?? 'info'];
     for (const flag of options.byzantine?.get(p.index) ?? []) args.push(`--byzantine-${flag}`);
     const log = createWriteStream(p.logFile, { flags: 'a' });
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
