@@ -187,3 +187,17 @@ test('state transfer: fetched batches execute only with f+1 matching copies', ()
   rep.handle({ kind: 'message', from: 0, bytes: st(0, b) });
   assert.deepEqual(executed, [{ seq: 1n, payloads: ['a'] }]);
 });
+
+test('replica: one client cannot fill the pending set (capped at the client window)', () => {
+  const { rep } = backup({ clientWindow: 8 });
+  for (let i = 1; i <= 12; i++) rep.handle({ kind: 'request', bytes: enc(request('flood', BigInt(i), `f${i}`)) });
+  rep.handle({ kind: 'request', bytes: enc(request('other', 1n, 'o')) });
+  const m = rep.metrics();
+  assert.equal(m.pendingRequests, 9, '8 from the flooding client + 1 from another');
+  assert.equal(m.dropped['queue-full'], 4);
+  // Executing frees the flooding client's slots again.
+  order(rep, 1n, [request('flood', 1n, 'f1'), request('flood', 2n, 'f2')]);
+  assert.equal(rep.metrics().pendingRequests, 7);
+  rep.handle({ kind: 'request', bytes: enc(request('flood', 13n, 'f13')) });
+  assert.equal(rep.metrics().pendingRequests, 8);
+});

@@ -60,8 +60,7 @@ export abstract class NormalCase extends ReplicaBase {
       return;
     }
     if (!this.auth.verifyClient(m.clientId, signedBytes(m), m.sig)) return this.drop('bad-signature', `client ${m.clientId}`);
-    if (this.pending.size >= this.config.maxPendingRequests) return this.drop('queue-full', `${this.pending.size} pending`);
-    this.pending.set(key, m);
+    if (!this.addPending(key, m)) return this.drop('queue-full', `${this.pending.size} pending (client ${m.clientId})`);
     if (!this.active) return;
     if (this.isPrimary) {
       this.proposalQueue.push(key);
@@ -199,8 +198,7 @@ export abstract class NormalCase extends ReplicaBase {
     if (!this.isPrimary) {
       for (const q of m.batch) {
         const key = requestKey(q.clientId, q.requestId);
-        if (!this.pending.has(key) && this.table.lookup(q.clientId, q.requestId).status === 'new' && this.pending.size < this.config.maxPendingRequests)
-          this.pending.set(key, q);
+        if (this.table.lookup(q.clientId, q.requestId).status === 'new') this.addPending(key, q);
       }
       if (m.seq > this.lastExecuted) this.armRequestTimer();
       const p = this.sign<PrepareMsg>({ type: 'prepare', view: m.view, seq: m.seq, digest: m.digest, replica: this.id, sig: new Uint8Array() });
@@ -287,7 +285,7 @@ export abstract class NormalCase extends ReplicaBase {
     for (const q of batch) {
       const key = requestKey(q.clientId, q.requestId);
       // Ordered now, whether fresh or a duplicate/too old: no longer pending anywhere.
-      this.pending.delete(key);
+      this.removePending(key);
       this.proposed.delete(key);
       if (inBatch.has(key) || this.table.lookup(q.clientId, q.requestId).status !== 'new') continue;
       inBatch.add(key);
@@ -323,7 +321,7 @@ export abstract class NormalCase extends ReplicaBase {
   protected purgePending(): void {
     for (const [key, q] of this.pending) {
       if (this.table.lookup(q.clientId, q.requestId).status !== 'new') {
-        this.pending.delete(key);
+        this.removePending(key);
         this.proposed.delete(key);
       }
     }

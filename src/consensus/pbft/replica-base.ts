@@ -117,6 +117,8 @@ export abstract class ReplicaBase implements CertContext {
   protected table: ClientTable;
   /** Requests known and not yet executed, by request key (bounded by maxPendingRequests). */
   protected readonly pending = new Map<string, RequestMsg>();
+  /** Number of pending requests per client (each client is capped at clientWindow). */
+  private readonly pendingPerClient = new Map<string, number>();
   /** The NEW-VIEW that installed the current view (re-sent to replicas stuck in older views). */
   protected currentNewView: NewViewMsg | undefined;
   /** Latest STATUS from every peer. */
@@ -143,6 +145,32 @@ export abstract class ReplicaBase implements CertContext {
     if (!Number.isInteger(id) || id < 0 || id >= config.n) throw new PbftConfigError(`replica id ${id} not in 0..${config.n - 1}`);
     this.table = new ClientTable(config.clientWindow, config.maxClients);
     this.dropped = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
+  }
+
+  // ---- pending requests (bounded overall and per client)
+
+  /**
+   * Add a request to the pending set. Returns false (caller counts the drop) if the replica
+   * holds maxPendingRequests already or this client has clientWindow requests pending.
+   */
+  protected addPending(key: string, q: RequestMsg): boolean {
+    if (this.pending.has(key)) return true;
+    if (this.pending.size >= this.config.maxPendingRequests) return false;
+    const k = this.pendingPerClient.get(q.clientId) ?? 0;
+    if (k >= this.config.clientWindow) return false;
+    this.pending.set(key, q);
+    this.pendingPerClient.set(q.clientId, k + 1);
+    return true;
+  }
+
+  /** Remove a request from the pending set (no-op if absent). */
+  protected removePending(key: string): void {
+    const q = this.pending.get(key);
+    if (!q) return;
+    this.pending.delete(key);
+    const k = (this.pendingPerClient.get(q.clientId) ?? 1) - 1;
+    if (k <= 0) this.pendingPerClient.delete(q.clientId);
+    else this.pendingPerClient.set(q.clientId, k);
   }
 
   // ---- output helpers
