@@ -142,6 +142,7 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
   const config = await benchWorkloadConfig(o);
   const plan = runPlan(o.consensus, o.modes);
   if (plan.length === 0) throw new RangeError('nothing to run (the native mode exists only under --consensus pbft)');
+  if (o.modes.includes('native') && o.consensus.some((c) => c !== 'pbft')) progress('note: the native mode runs under pbft only (it is the PBFT native client)');
   const startedAt = new Date().toISOString();
   const loadAvgStart = loadavg().map((x) => round(x, 2));
   const results: BenchResult[] = [];
