@@ -75,6 +75,37 @@ test('fragments are reassembled so a revision is never split; reconnects resume 
   w.stop();
 });
 
+test('liveness: a stream that stops answering (hung member) is replaced; an answering one is probed, not replaced', async () => {
+  const streams: FakeStream[] = [];
+  const errors: string[] = [];
+  const w = new ResumableWatch(
+    fakeClient(streams),
+    { key: Buffer.from('k'), rangeEnd: Buffer.from('l'), nextRevision: () => 1n, backoff: { initialMs: 1, maxMs: 2 }, livenessMs: 30 },
+    { onEvents: () => {}, onCompacted: () => {}, onError: (e) => errors.push(e.message) },
+  );
+  try {
+    w.start();
+    await until(() => streams.length === 1);
+    const s = streams[0]!;
+    s.emit('data', res([], { created: true }));
+    // Answer every progress request: the stream stays.
+    for (let k = 0; k < 3; k++) {
+      const before = s.writes.length;
+      await until(() => s.writes.length > before);
+      assert.ok(s.writes[s.writes.length - 1]!.progress_request !== undefined);
+      s.emit('data', res([]));
+    }
+    assert.equal(streams.length, 1);
+    assert.deepEqual(errors, []);
+    // Stop answering: the watch gives the stream up and opens another one.
+    await until(() => streams.length === 2);
+    assert.ok(s.cancelled);
+    assert.match(errors[0]!, /stalled/);
+  } finally {
+    w.stop();
+  }
+});
+
 test('require-leader: a watch on a member without a leader is refused and retried until a quorum is back', async () => {
   const cluster = await startEtcdCluster({ members: 3 });
   const client = new Etcd3({ hosts: [cluster.endpoints[0]!] }); // only the member that loses its peers

@@ -139,7 +139,14 @@ export class EtcdAdapter implements ConsensusAdapter {
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
       // Snapshot chunks and fragmented watch responses stay below etcd's request limit
       // (1.5 MiB by default); allow servers configured with larger limits.
-      grpcOptions: { 'grpc.max_receive_message_length': 64 * 1024 * 1024 },
+      // Keep-alive pings on open streams detect a member that hangs without closing its
+      // connections (etcd's default --grpc-keepalive-min-time is 5 s; pinging more often gets
+      // the connection closed by the server).
+      grpcOptions: {
+        'grpc.max_receive_message_length': 64 * 1024 * 1024,
+        'grpc.keepalive_time_ms': this.options.keepaliveMs ?? 10_000,
+        'grpc.keepalive_timeout_ms': this.options.keepaliveMs ?? 10_000,
+      },
     });
     this.client = client;
     this.appender = new LogAppender(client, {

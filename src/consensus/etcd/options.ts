@@ -32,6 +32,11 @@ export interface EtcdAdapterOptions {
   readonly maxInFlight?: number;
   /** Deadline of each etcd unary call, in ms. Default 5000. */
   readonly callTimeoutMs?: number;
+  /**
+   * gRPC keep-alive interval and timeout on open streams, in ms (≥ 5000: etcd rejects more
+   * frequent pings). A member that stops answering is given up after about twice this. Default 10 000.
+   */
+  readonly keepaliveMs?: number;
   /** Snapshot chunk size in etcd, bytes. Default 512 KiB. */
   readonly chunkBytes?: number;
   /** Uniform [0,1) source for retry jitter (injected). Default `Math.random`. */

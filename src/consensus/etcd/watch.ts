@@ -2,7 +2,8 @@
  * A resumable etcd v3 watch on one key range (etcd API reference: `Watch` RPC, `WatchCreateRequest`).
  *
  * The stream is opened in etcd's "require leader" mode, so a member without a leader (partitioned
- * from the majority) cancels it and the watch moves to another member.
+ * from the majority) cancels it and the watch moves to another member; a periodic progress
+ * request detects a member that hangs with its connection open.
  *
  * Why not `etcd3`'s `Watcher`: on reconnect it resumes from the header revision of the last
  * response, which during catch-up is the store's *current* revision, not the last delivered
@@ -47,6 +48,13 @@ export interface ResumableWatchOptions {
    * so a watch on a partitioned member fails over instead of stalling. Default true.
    */
   readonly requireLeader?: boolean;
+  /**
+   * Liveness probe period in ms: every period a progress request is sent on the stream; if
+   * neither it nor the create request got any answer within one period, the member is treated
+   * as hung (e.g. frozen process: its TCP connection stays open) and the watch reconnects
+   * elsewhere. Default 5000.
+   */
+  readonly livenessMs?: number;
 }
 
 /**
@@ -81,6 +89,9 @@ export class ResumableWatch {
   private running = false;
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
+  private probe: NodeJS.Timeout | undefined;
+  /** Whether the stream answered since the last create/progress request. */
+  private heard = false;
   /** Events of a revision that may continue in the next fragment. */
   private carry: IEvent[] = [];
   /** Number of (re)connections made, for metrics. */
@@ -108,6 +119,8 @@ export class ResumableWatch {
   }
 
   private dropStream(): void {
+    if (this.probe !== undefined) clearInterval(this.probe);
+    this.probe = undefined;
     const s = this.stream;
     this.stream = undefined;
     if (s !== undefined) {
@@ -150,6 +163,7 @@ export class ResumableWatch {
     const mine = (): boolean => this.stream === stream;
     stream.on('data', (res: IWatchResponse) => {
       if (!mine()) return;
+      this.heard = true;
       if (res.compact_revision !== undefined && res.compact_revision !== '0' && res.compact_revision !== '') {
         this.running = false;
         this.dropStream();
@@ -178,6 +192,21 @@ export class ResumableWatch {
         fragment: true,
       },
     });
+    this.heard = false;
+    const period = this.options.livenessMs ?? 5000;
+    this.probe = setInterval(() => {
+      if (!mine()) return;
+      if (!this.heard) {
+        this.scheduleReconnect(new Error(`etcd watch stalled: no answer within ${period} ms`));
+        return;
+      }
+      this.heard = false;
+      try {
+        stream.write({ progress_request: {} });
+      } catch (e) {
+        this.scheduleReconnect(e instanceof Error ? e : new Error(String(e)));
+      }
+    }, period);
   }
 
   /**
