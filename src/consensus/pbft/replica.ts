@@ -18,6 +18,9 @@ import { decodeCoreState } from './client-table.ts';
 import { DecodeError, batchDigest, bytesEqual, decodeMessage, sha256, signedBytes, toHex } from './codec.ts';
 import type { CheckpointMsg, FetchMsg, PbftMessage, RequestMsg, StateMsg, StatusMsg } from './messages.ts';
 
+/** Status intervals before the same checkpoint snapshot is sent again to the same replica. */
+const SNAPSHOT_RESEND_TICKS = 5;
+
 /**
  * One PBFT replica as a deterministic state machine. Construct, call {@link start} once, then
  * feed every input to {@link handle} and perform the returned outputs in order (see `api.ts`
@@ -29,6 +32,10 @@ import type { CheckpointMsg, FetchMsg, PbftMessage, RequestMsg, StateMsg, Status
 export class PbftReplica extends ViewChangeLayer {
   private fetchCooldown = false;
   private executedAtLastTick = -1n;
+  /** Status-timer ticks so far (a coarse clock for rate limits). */
+  private ticks = 0;
+  /** Per requester: the checkpoint whose snapshot we last sent it, and when (tick). */
+  private readonly snapshotServed = new Map<number, { seq: bigint; tick: number }>();
   private readonly servedFetch = new Set<number>();
   /** Highest certified checkpoint we lack the state for. */
   private stateTarget = 0n;
@@ -153,6 +160,7 @@ export class PbftReplica extends ViewChangeLayer {
   // ---- status gossip and lag detection
 
   private onStatusTimer(): void {
+    this.ticks++;
     this.setTimer('status', this.config.statusIntervalMs);
     const status: StatusMsg = { type: 'status', replica: this.id, view: this.view, lastExecuted: this.lastExecuted, stableSeq: this.h };
     this.send('all', status);
@@ -193,7 +201,12 @@ export class PbftReplica extends ViewChangeLayer {
 
   private onFetch(m: FetchMsg): void {
     if (this.servedFetch.has(m.replica)) return;
-    const withCheckpoint = this.h > m.lastExecuted && this.stableSnapshot !== undefined;
+    // Send a given snapshot to a given replica at most once per SNAPSHOT_RESEND_TICKS status
+    // intervals: a large snapshot may take longer to arrive than one interval.
+    const served = this.snapshotServed.get(m.replica);
+    const recentlySent = served !== undefined && served.seq === this.h && this.ticks - served.tick < SNAPSHOT_RESEND_TICKS;
+    const withCheckpoint = this.h > m.lastExecuted && this.stableSnapshot !== undefined && !recentlySent;
+    if (withCheckpoint) this.snapshotServed.set(m.replica, { seq: this.h, tick: this.ticks });
     const from = (withCheckpoint ? this.h : m.lastExecuted) + 1n;
     const batches: { seq: bigint; batch: readonly RequestMsg[] }[] = [];
     for (let s = from; s <= this.lastExecuted && batches.length < this.config.watermarkWindow; s++) {
