@@ -31,7 +31,14 @@ function jsonLines(child: ChildProcessWithoutNullStreams): (timeoutMs?: number) 
   };
 }
 
-test('real processes on loopback: CART over PBFT, verified replies; kill -9 of the primary mid-load loses nothing', async (t) => {
+interface ProcessCluster {
+  readonly children: ChildProcessWithoutNullStreams[];
+  readonly endpoints: Array<{ host: string; port: number }>;
+  readonly publicFile: string;
+}
+
+/** Start n = 4 replica processes (CART over PBFT, TCP everywhere); cleaned up by t.after. */
+async function startProcessCluster(t: import('node:test').TestContext, byzantine: Record<number, object> = {}): Promise<ProcessCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'cart-proc-'));
   const children: ChildProcessWithoutNullStreams[] = [];
   t.after(async () => {
@@ -47,18 +54,17 @@ test('real processes on loopback: CART over PBFT, verified replies; kill -9 of t
     child.stderr.on('data', () => {}); // keep the pipe drained
     children.push(child);
     readers.push(jsonLines(child));
-    child.stdin.write(JSON.stringify({ index: i, cluster: gen.config, pbftKey: gen.replicaKeys[i - 1], secretFile: secretFiles[i - 1] }) + '\n');
+    child.stdin.write(JSON.stringify({ index: i, cluster: gen.config, pbftKey: gen.replicaKeys[i - 1], secretFile: secretFiles[i - 1], byzantine: byzantine[i] }) + '\n');
   }
   const bound = await Promise.all(readers.map((r) => r()));
   for (const c of children) c.stdin.write(JSON.stringify({ addresses: bound }) + '\n');
   const ready = await Promise.all(readers.map((r) => r()));
-  const client = await connect({
-    replicas: ready.map((r) => ({ host: '127.0.0.1', port: r.cartPort! })),
-    publicKeySets: await loadPublicKeyFile(publicFile),
-    contact: 0,
-    timeoutMs: 2000,
-    maxAttempts: 12,
-  });
+  return { children, publicFile, endpoints: ready.map((r) => ({ host: '127.0.0.1', port: r.cartPort! })) };
+}
+
+test('real processes on loopback: CART over PBFT, verified replies; kill -9 of the primary mid-load loses nothing', async (t) => {
+  const { children, endpoints, publicFile } = await startProcessCluster(t);
+  const client = await connect({ replicas: endpoints, publicKeySets: await loadPublicKeyFile(publicFile), contact: 0, timeoutMs: 2000, maxAttempts: 12 });
   t.after(() => client.close());
   const first = await Promise.all(Array.from({ length: 10 }, () => client.invoke(add)));
   const during = Array.from({ length: 20 }, () => client.invoke(add));
@@ -72,4 +78,16 @@ test('real processes on loopback: CART over PBFT, verified replies; kill -9 of t
   assert.ok(s.failovers > 0);
   assert.equal(s.rejected['bad-signature'] + s.rejected['bad-proof'], 0);
   for (const c of children.slice(1)) c.stdin.end();
+});
+
+test('real processes on loopback: a Byzantine replica process (wrong results, bad shares) — clients accept only correct verified replies', async (t) => {
+  const { children, endpoints, publicFile } = await startProcessCluster(t, { 2: { wrongResults: true, badShares: true } });
+  const keys = await loadPublicKeyFile(publicFile);
+  const liarFirst = await connect({ replicas: endpoints, publicKeySets: keys, contact: 1, timeoutMs: 2000, maxAttempts: 12 });
+  const honestFirst = await connect({ replicas: endpoints, publicKeySets: keys, contact: 0, timeoutMs: 2000, maxAttempts: 12 });
+  t.after(() => Promise.all([liarFirst.close(), honestFirst.close()]));
+  const values = (await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? liarFirst : honestFirst).invoke(add)))).map(val);
+  assert.deepEqual(values.sort((a, b) => (a < b ? -1 : 1)), Array.from({ length: 30 }, (_, i) => BigInt(i + 1)));
+  assert.ok(liarFirst.stats().rejected['bad-proof'] >= 1, 'the liar\'s corrupted result was rejected');
+  for (const c of children) c.stdin.end();
 });
