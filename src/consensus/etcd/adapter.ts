@@ -185,7 +185,13 @@ export class EtcdAdapter implements ConsensusAdapter {
     const logPrefix = Buffer.from(`${this.prefix}log/`);
     this.watch = new ResumableWatch(
       client,
-      { key: logPrefix, rangeEnd: prefixRangeEnd(logPrefix), nextRevision: () => this.applied + 1n, random: this.random },
+      {
+        key: logPrefix,
+        rangeEnd: prefixRangeEnd(logPrefix),
+        nextRevision: () => this.applied + 1n,
+        random: this.random,
+        ...(this.options.watchLivenessMs !== undefined ? { livenessMs: this.options.watchLivenessMs } : {}),
+      },
       {
         onEvents: (res) => this.deliver(res),
         onCompacted: (rev) => this.onCompacted(rev),

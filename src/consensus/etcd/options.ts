@@ -37,6 +37,8 @@ export interface EtcdAdapterOptions {
    * frequent pings). A member that stops answering is given up after about twice this. Default 10 000.
    */
   readonly keepaliveMs?: number;
+  /** Watch liveness probe period in ms (a progress request must be answered). Default 5000. */
+  readonly watchLivenessMs?: number;
   /** Snapshot chunk size in etcd, bytes. Default 512 KiB. */
   readonly chunkBytes?: number;
   /** Uniform [0,1) source for retry jitter (injected). Default `Math.random`. */
