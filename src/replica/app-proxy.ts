@@ -37,7 +37,7 @@ export interface ExecutedBatch {
 }
 
 /** Why an ordered request produced no reply leaf. */
-export type OrderedRejectReason = 'malformed' | 'bad-signature' | 'stale';
+export type OrderedRejectReason = 'malformed' | 'bad-signature' | 'stale' | 'read-only';
 
 /** Options of {@link CartApplicationProxy}. */
 export interface AppProxyOptions {
@@ -101,6 +101,14 @@ export class CartApplicationProxy implements ApplicationProxy {
       const clientId = this.verifier.clientId(req);
       if (!this.verifier.verify(req, clientId)) {
         this.options.onRejected?.('bad-signature');
+        results.push(EMPTY);
+        continue;
+      }
+      if (req.readOnly) {
+        // read-only requests are never ordered by CART replicas; one that was (by a Byzantine
+        // replica) must not execute: the client re-issues a failed read-only invocation as a
+        // new ordered request, which would otherwise run twice
+        this.options.onRejected?.('read-only');
         results.push(EMPTY);
         continue;
       }

@@ -102,3 +102,15 @@ test('node:crypto and pure-JS client identities derive the same key and signatur
   h.proxy.executeBatch({ sequence: 1n, requests: [signedFrame(a, 1n, add(1n)), signedFrame(b, 2n, add(1n))] });
   assert.equal(h.app.current, 2n);
 });
+
+test('an ordered request marked read-only is never executed (a Byzantine replica cannot double-execute a read-only fallback)', async () => {
+  const { signRequest } = await import('../../src/client/identity.ts');
+  const { encodeClientFrame } = await import('../../src/wire/codec.ts');
+  const h = harness();
+  const id = createClientIdentity();
+  const op = add(1n);
+  const ro = encodeClientFrame({ clientPublicKey: id.publicKey, requestId: 1n, operation: op, readOnly: true, signature: signRequest(id, 1n, true, op) });
+  h.proxy.executeBatch({ sequence: 1n, requests: [ro, signedFrame(id, 2n, op)] });
+  assert.deepEqual(h.rejected, ['read-only']);
+  assert.equal(h.app.current, 1n, 'only the ordered re-issue executed');
+});
