@@ -176,7 +176,7 @@ test('compaction: a replica whose revisions were compacted restores a stable che
       await assert.rejects(probe.get('cart/log/0').revision(2).exec(), /compacted/);
       // ... and old checkpoint votes and blobs were deleted: only checkpoints ≥ the stable one remain.
       const votes = await probe.getAll().prefix('cart/vote/').keys();
-      const seqs = new Set(votes.map((k) => k.split('/')[2]));
+      const seqs = new Set(votes.map((k) => k.split('/')[3]));
       assert.ok(seqs.size <= 4, `votes for ${seqs.size} checkpoints remain`);
     } finally {
       probe.close();

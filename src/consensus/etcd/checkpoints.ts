@@ -3,8 +3,9 @@
  * snapshot from (state transfer), and how the log is garbage collected.
  *
  * Key layout under the adapter prefix `p`:
- *  - `p vote/<sequence, 20 digits>/<replicaId>` → SHA-256 (hex) of that replica's snapshot after
- *    the batch with etcd revision `sequence`. Written by every replica at every checkpoint.
+ *  - `p vote/<replicaId>/<sequence, 20 digits>` → SHA-256 (hex) of that replica's snapshot after
+ *    the batch with etcd revision `sequence`. Written by every replica at every checkpoint; one
+ *    key range per replica, so etcd roles can restrict each replica to its own votes.
  *  - `p blob/<digest>/meta` → `{"size":N,"chunks":K}`; `p blob/<digest>/c/<i, 6 digits>` → chunk i.
  *    Content-addressed snapshot bytes, written once per digest (chunks first, `meta` last), in
  *    chunks below etcd's request size limit.
@@ -70,7 +71,7 @@ export class EtcdCheckpointStore {
     return `${this.options.prefix}blob/${digest}/`;
   }
   private voteKey(sequence: bigint, replica: number): string {
-    return `${this.votePrefix}${sequence.toString().padStart(SEQ_DIGITS, '0')}/${replica}`;
+    return `${this.votePrefix}${replica}/${sequence.toString().padStart(SEQ_DIGITS, '0')}`;
   }
 
   /** Publish this replica's checkpoint: its vote, then the blob if no replica stored it yet. */
@@ -103,15 +104,15 @@ export class EtcdCheckpointStore {
     const votes = await this.client.getAll().prefix(this.votePrefix).strings();
     const tally = new Map<string, { sequence: bigint; digest: string; voters: Set<number> }>();
     for (const [key, digest] of Object.entries(votes)) {
-      const m = /^(\d{20})\/(\d{1,9})$/.exec(key.slice(this.votePrefix.length));
+      const m = /^(\d{1,9})\/(\d{20})$/.exec(key.slice(this.votePrefix.length));
       if (m === null || !DIGEST_RE.test(digest)) {
         this.malformed++;
         continue;
       }
-      const id = `${m[1]}/${digest}`;
+      const id = `${m[2]}/${digest}`;
       let t = tally.get(id);
-      if (t === undefined) tally.set(id, (t = { sequence: BigInt(m[1]!), digest, voters: new Set() }));
-      t.voters.add(Number(m[2]));
+      if (t === undefined) tally.set(id, (t = { sequence: BigInt(m[2]!), digest, voters: new Set() }));
+      t.voters.add(Number(m[1]));
     }
     const bySequence = new Map<bigint, StableCheckpoint>();
     for (const t of tally.values()) {
@@ -176,10 +177,19 @@ export class EtcdCheckpointStore {
     }
     const floor = compacting ? compactAt : this.options.compact ? 0n : cp.sequence;
     if (floor > 0n) {
-      await this.client
-        .delete()
-        .range(new Range(this.votePrefix, this.voteKey(floor, 0).slice(0, -1)))
-        .exec();
+      // Every replica's votes below the floor (with per-replica etcd roles only its own succeed).
+      const voters = new Set((await this.client.getAll().prefix(this.votePrefix).keys()).map((k) => k.slice(this.votePrefix.length).split('/')[0]));
+      for (const v of voters) {
+        if (v === undefined || !/^\d{1,9}$/.test(v)) continue;
+        const start = `${this.votePrefix}${v}/`;
+        await this.client
+          .delete()
+          .range(new Range(start, this.voteKey(floor, Number(v))))
+          .exec()
+          .catch((e: unknown) => {
+            if (Number(v) === this.options.replicaId) throw e;
+          });
+      }
     }
     const referenced = new Set(Object.values(await this.client.getAll().prefix(this.votePrefix).strings()));
     referenced.add(cp.digest);
