@@ -41,9 +41,9 @@ export type OrderedRejectReason = 'malformed' | 'bad-signature' | 'stale' | 'rea
 
 /** Options of {@link CartApplicationProxy}. */
 export interface AppProxyOptions {
-  /** Request ids remembered per client (default 1024). Clients must keep fewer outstanding. */
+  /** Request ids remembered per client (default 256). Clients must keep fewer outstanding. */
   readonly window?: number;
-  /** Clients remembered (default 100 000). */
+  /** Clients remembered (default 10 000). Memory bound ≈ maxClients × window × result size. */
   readonly maxClients?: number;
   readonly limits?: WireLimits;
   readonly verifier?: RequestVerifier;
@@ -72,8 +72,8 @@ export class CartApplicationProxy implements ApplicationProxy {
     readonly application: Application,
     private readonly options: AppProxyOptions = {},
   ) {
-    this.window = options.window ?? 1024;
-    this.maxClients = options.maxClients ?? 100_000;
+    this.window = options.window ?? 256;
+    this.maxClients = options.maxClients ?? 10_000;
     this.limits = options.limits ?? DEFAULT_WIRE_LIMITS;
     this.verifier = options.verifier ?? new RequestVerifier();
     this.dedup = new DedupTable(this.window, this.maxClients);

@@ -29,9 +29,9 @@ export interface CartReplicaTuning {
   readonly batchSignatures?: boolean;
   /** Tentative aggregation (combine first, verify once). Default true. */
   readonly tentative?: boolean;
-  /** Request ids remembered per client (default 1024). */
+  /** Request ids remembered per client (default 256; clients keep fewer outstanding, default 128). */
   readonly window?: number;
-  /** Clients remembered in the deduplication table (default 100 000). */
+  /** Clients remembered in the deduplication table (default 10 000; memory ≈ clients × window × result size). */
   readonly maxClients?: number;
   /** Executed batches retained for late replies (default 4096). */
   readonly maxBatches?: number;
