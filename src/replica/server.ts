@@ -346,7 +346,8 @@ class Replica implements CartReplica {
 
   private submit(key: string, req: CartRequest): void {
     if (this.inflight.has(key)) return;
-    this.inflight.add(key);
+    // remember in-flight submissions to avoid resubmitting retransmissions (bounded)
+    if (this.inflight.size < (this.t.maxWaiting ?? 100_000)) this.inflight.add(key);
     this.o.adapter.submit(encodeClientFrame(req)).then(
       () => this.inflight.delete(key),
       (err: Error) => {
