@@ -4,10 +4,20 @@
 //   fail-start prints an error on stderr and exits 1
 //   bad-token  HELLO with a wrong token, then waits
 //   silent     HELLO, never READY
+//   retry-once exits 75 (retry) if the file after --marker does not exist (creating it), else ready
 import { connect } from 'node:net';
+import { existsSync, writeFileSync } from 'node:fs';
 const args = process.argv.slice(process.argv.indexOf('cart.bftsmart.GlueMain') + 1);
 const behaviour = args[0];
 const port = Number(args[args.indexOf('--port') + 1]);
+if (behaviour === 'retry-once') {
+  const marker = args[args.indexOf('--marker') + 1];
+  if (!existsSync(marker)) {
+    writeFileSync(marker, 'x');
+    process.stderr.write('CART-GLUE RETRY: state not transferred\n');
+    process.exit(75);
+  }
+}
 if (behaviour === 'fail-start') {
   process.stderr.write('java.net.BindException: Address already in use\n');
   process.exit(1);
@@ -21,7 +31,7 @@ const frame = (payload) => {
 const sock = connect(port, '127.0.0.1', () => {
   const token = behaviour === 'bad-token' ? 'wrong' : process.env.CART_GLUE_TOKEN;
   sock.write(frame(Buffer.concat([Buffer.from([0x01]), Buffer.from(token)])));
-  if (behaviour === 'ready') sock.write(frame(Buffer.from([0x02, 0, 0, 0, 0])));
+  if (behaviour === 'ready' || behaviour === 'retry-once') sock.write(frame(Buffer.from([0x02, 0, 0, 0, 0])));
 });
 let buf = Buffer.alloc(0);
 sock.on('data', (d) => {

@@ -6,6 +6,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { GlueProcess, type GlueProcessOptions } from '../../src/consensus/bftsmart/process.ts';
 import { GlueProcessError } from '../../src/consensus/bftsmart/errors.ts';
 import { MsgType, encodeRequest, type GlueMessage } from '../../src/consensus/bftsmart/protocol.ts';
@@ -92,4 +94,16 @@ test('stop() while starting rejects start and leaves no process behind', async (
   await p.stop();
   await assert.rejects(starting, /stopped before the glue JVM was ready/);
   assert.throws(() => process.kill(pid, 0), /ESRCH/, 'the stand-in process is gone');
+});
+
+test('exit code 75 before READY (transient) restarts instead of failing start; other codes fail', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cart-fake-jvm-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const exits: GlueProcessError[] = [];
+  const p = fake('retry-once', { args: (port) => ['retry-once', '--port', String(port), '--marker', join(dir, 'marker')], onExit: (e) => exits.push(e) });
+  t.after(() => p.stop());
+  await p.start();
+  assert.equal(p.incarnations, 2);
+  assert.equal(p.stats.crashes, 1);
+  assert.equal(exits.length, 0, 'a retried start is not reported as a crash of a running replica');
 });

@@ -90,6 +90,11 @@ export interface BftSmartAdapterOptions {
   readonly readyTimeoutMs?: number;
   /** Milliseconds the JVM waits for the other replicas' ports before creating its client (default 30 000). */
   readonly peerWaitMs?: number;
+  /**
+   * Milliseconds a (re)starting replica may spend retrieving state before the glue orders a no-op
+   * to move an idle cluster past its last checkpoint (then every 5 s; default 15 000).
+   */
+  readonly nudgeAfterMs?: number;
   /** Restart back-off. */
   readonly backoff?: BackoffOptions;
   /** Logger (pino); default silent. JVM stderr lines are logged at warn. */
@@ -185,11 +190,10 @@ export class BftSmartAdapter implements ConsensusAdapter {
   }
 
   /**
-   * Compile the glue if needed, start the JVM and wait until its relay client is connected to
-   * the replicas (12–14 s typically). The local BFT-SMaRt replica may still be retrieving state
-   * then (a restarted replica catches up once the cluster orders its next request: BFT-SMaRt
-   * serves no state while its last decision is exactly a checkpoint). The proxy must be in its
-   * initial (empty) state.
+   * Compile the glue if needed, start the JVM and wait until the BFT-SMaRt replica is up to date
+   * and the relay client connected (12–14 s typically; a replica restarting into an idle cluster
+   * whose last decision is a checkpoint needs `nudgeAfterMs` more, see docs/bftsmart.md). The
+   * proxy must be in its initial (empty) state.
    * @throws {GlueCompileError} javac failed; {@link GlueProcessError} the JVM failed before
    *   ready (stderr attached); {@link BftSmartConfigError} bad home or replica id.
    */
@@ -232,6 +236,7 @@ export class BftSmartAdapter implements ConsensusAdapter {
         '--client-id', String(this.o.clientId ?? 1000 + this.o.replicaId),
         '--peers', peers.map((p) => `${p.host ?? '127.0.0.1'}:${p.port}`).join(','),
         '--peer-wait-ms', String(this.o.peerWaitMs ?? 30_000),
+        '--nudge-after-ms', String(this.o.nudgeAfterMs ?? 15_000),
       ],
       onMessage: (m) => this.onMessage(m),
       onConnect: () => (this.snapshotsThisIncarnation = 0),
@@ -334,6 +339,11 @@ export class BftSmartAdapter implements ConsensusAdapter {
           if (sequence <= this.lastApplied) {
             this.stats.duplicateBatches++;
             for (let i = 0; i < b.requests.length; i++) results.push(new Uint8Array(0));
+            continue;
+          }
+          if (b.requests.length === 0) {
+            // Only glue no-ops (or foreign untagged requests) were ordered here: nothing for CART.
+            this.lastApplied = sequence;
             continue;
           }
           let out: Uint8Array[];

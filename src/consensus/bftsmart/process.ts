@@ -10,7 +10,8 @@
  *   after an exponential back-off with jitter (`src/net/backoff.ts`); the attempt counter resets
  *   once an incarnation becomes ready. A JVM that does not become ready within `readyTimeoutMs`
  *   is killed (and so restarted). The first incarnation failing rejects {@link GlueProcess.start}
- *   (configuration errors surface at once instead of looping).
+ *   (configuration errors surface at once instead of looping), unless it exits with
+ *   {@link GLUE_RETRY_EXIT_CODE} (a transient failure; restarted up to {@link MAX_START_RETRIES} times).
  * - Link framing: `src/net/frame.ts` (4-byte length prefix, payload); messages:
  *   `./protocol.ts`. Sends are refused (false) when the socket's pending output exceeds
  *   `maxQueuedBytes`: callers turn that into back-pressure errors.
@@ -25,6 +26,15 @@ import { backoffDelay, type BackoffOptions } from '../../net/backoff.ts';
 import { GlueProcessError, GlueProtocolError } from './errors.ts';
 import { decodeGlueMessage, type GlueMessage } from './protocol.ts';
 import { GLUE_MAIN_CLASS } from './compile.ts';
+
+/**
+ * Exit code with which the glue asks to be restarted even before READY: a transient failure
+ * (e.g. BFT-SMaRt declared a restarted replica up to date without transferring the state).
+ */
+export const GLUE_RETRY_EXIT_CODE = 75;
+
+/** Restarts of a first incarnation that exits with {@link GLUE_RETRY_EXIT_CODE} before `start` gives up. */
+export const MAX_START_RETRIES = 5;
 
 /** Largest frame accepted on the link (snapshots travel on it): 256 MiB. */
 export const GLUE_MAX_FRAME_BYTES = 256 * 1024 * 1024;
@@ -234,7 +244,7 @@ export class GlueProcess {
     child.on('close', (code, signal) => {
       if (this.child !== child) return;
       this.child = undefined;
-      this.onJvmGone(spawnError !== undefined ? `could not run ${this.o.java ?? 'java'}: ${spawnError.message}` : `exited with ${signal ?? `code ${code}`}`);
+      this.onJvmGone(spawnError !== undefined ? `could not run ${this.o.java ?? 'java'}: ${spawnError.message}` : `exited with ${signal ?? `code ${code}`}`, code === GLUE_RETRY_EXIT_CODE && spawnError === undefined);
     });
     clearTimeout(this.readyTimer);
     this.readyTimer = setTimeout(() => {
@@ -245,7 +255,7 @@ export class GlueProcess {
     }, this.o.readyTimeoutMs ?? 120_000);
   }
 
-  private onJvmGone(why: string): void {
+  private onJvmGone(why: string, retryable = false): void {
     this.isReady = false;
     clearTimeout(this.readyTimer);
     this.link?.destroy();
@@ -254,13 +264,13 @@ export class GlueProcess {
     this.stats.crashes++;
     const error = new GlueProcessError(`${this.o.name}: glue JVM (incarnation ${this.incarnation}) ${why}`, this.recentStderr);
     this.log.error({ err: error.message }, 'glue JVM gone');
-    if (this.firstReady !== undefined) {
+    if (this.firstReady !== undefined && !(retryable && this.incarnation <= MAX_START_RETRIES)) {
       const first = this.firstReady;
       this.firstReady = undefined;
       first.reject(error);
       return;
     }
-    this.o.onExit?.(error);
+    if (this.firstReady === undefined) this.o.onExit?.(error);
     if (this.o.restart === false) return;
     const delay = backoffDelay(this.attempt++, { initialMs: 1000, maxMs: 30_000, ...this.o.backoff }, this.o.random ?? Math.random);
     this.restartTimer = setTimeout(() => this.spawnJvm(), delay);

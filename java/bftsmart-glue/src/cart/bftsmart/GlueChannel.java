@@ -130,6 +130,16 @@ final class GlueChannel {
         }
     }
 
+    /** Exit code asking the supervisor to restart the JVM even before READY (a transient failure). */
+    static final int RETRY_EXIT_CODE = 75;
+
+    /** Report on stderr and halt with {@link #RETRY_EXIT_CODE}: restart and try again. */
+    static void retry(String message) {
+        System.err.println("CART-GLUE RETRY: " + message);
+        System.err.flush();
+        Runtime.getRuntime().halt(RETRY_EXIT_CODE);
+    }
+
     /** Report on stderr (surfaced by the supervisor) and halt the JVM. */
     static void fatal(String message) {
         System.err.println("CART-GLUE FATAL: " + message);

@@ -10,19 +10,25 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * Entry point of the CART glue JVM, started and supervised by src/consensus/bftsmart/.
  *
  * <pre>
- * replica --id N --config DIR --port P --client-id C [--peers h:p,h:p,...] [--peer-wait-ms MS]
+ * replica --id N --config DIR --port P --client-id C [--peers h:p,...] [--peer-wait-ms MS] [--nudge-after-ms MS]
  *     a BFT-SMaRt ServiceReplica whose recoverable forwards to CART, plus the relay client
  * client --config DIR --port P --client-id C --threads K
  *     BFT-SMaRt's own client (baseline for benchmarks)
  * </pre>
  * The link token is read from the environment variable CART_GLUE_TOKEN. READY is sent once the
- * relay client (replica mode; the replica itself may still be retrieving state) or the client
- * proxies (client mode) are constructed.
+ * replica is up to date and its relay client connected (replica mode) or the client proxies are
+ * constructed (client mode).
+ *
+ * Every request ordered through BFT-SMaRt carries a 1-byte tag added by the glue: 0 = a CART
+ * request (the rest of the bytes), 1 = a glue no-op. GlueRecoverable strips the tag and drops
+ * no-ops (and untagged requests from foreign clients) before CART sees the batch.
  */
 public final class GlueMain {
     private GlueMain() {}
@@ -44,12 +50,16 @@ public final class GlueMain {
             Handler handler = new Handler();
             channel.start(handler);
             GlueRecoverable service = new GlueRecoverable(channel);
-            // ServiceReplica's constructor returns only after a (re)started replica retrieved the
-            // state, and BFT-SMaRt serves no state while the last decision is a checkpoint: the
-            // relay client must not wait for it, or an idle cluster would never move on.
+            // ServiceReplica's constructor returns only once the replica has the current state. A
+            // replica (re)starting into an idle cluster whose last decision is exactly a checkpoint
+            // never gets it (BFT-SMaRt serves no state without a decision proof after the
+            // checkpoint), so while the constructor hangs the relay client nudges the cluster with
+            // a no-op request (dropped before CART sees it) until one more consensus is decided.
+            CountDownLatch replicaUp = new CountDownLatch(1);
             Thread replica = new Thread(() -> {
                 try {
                     new ServiceReplica(id, config, service, service, null, new DefaultReplier(), null);
+                    replicaUp.countDown();
                 } catch (Throwable t) {
                     GlueChannel.fatal("BFT-SMaRt replica failed to start: " + t);
                 }
@@ -57,7 +67,21 @@ public final class GlueMain {
             replica.setDaemon(true);
             replica.start();
             waitForPeers(a.getOrDefault("peers", ""), Long.parseLong(a.getOrDefault("peer-wait-ms", "30000")));
-            handler.target = new RelayClient(channel, new AsynchServiceProxy(clientId, config));
+            RelayClient relay = new RelayClient(channel, new AsynchServiceProxy(clientId, config));
+            long nudgeAfter = Long.parseLong(a.getOrDefault("nudge-after-ms", "15000"));
+            if (!replicaUp.await(nudgeAfter, TimeUnit.MILLISECONDS)) {
+                do {
+                    System.err.println("CART-GLUE: replica still retrieving state after " + nudgeAfter + " ms; ordering a no-op");
+                    relay.nudge();
+                } while (!replicaUp.await(5, TimeUnit.SECONDS));
+            }
+            int declared = service.getStateManager().getLastCID();
+            if (declared >= 0 && service.coveredConsensus() < 0) {
+                // BFT-SMaRt's "Replica state is up to date" without a state transfer (see
+                // GlueRecoverable.appExecuteBatch): start over rather than serve an empty state.
+                GlueChannel.retry("BFT-SMaRt declared the replica up to date at consensus " + declared + " without transferring state");
+            }
+            handler.target = relay;
             channel.send(new GlueChannel.Frame(GlueChannel.READY).i32(id));
         } else if (argv[0].equals("client")) {
             int threads = Integer.parseInt(need(a, "threads"));

@@ -23,8 +23,54 @@ final class GlueRecoverable extends DefaultRecoverable {
         this.channel = channel;
     }
 
+    private static final byte[] EMPTY = new byte[0];
+
+    /**
+     * Highest consensus id this replica's state covers: executed (appExecuteBatch), blank
+     * (noOp) or installed by state transfer (setState). -1: none.
+     */
+    private volatile int covered = -1;
+
+    /** See {@link #covered}. */
+    int coveredConsensus() {
+        return covered;
+    }
+
+    @Override
+    public int setState(bftsmart.statemanagement.ApplicationState state) {
+        int last = super.setState(state);
+        if (last > covered) covered = last;
+        return last;
+    }
+
+    @Override
+    public void noOp(int cid, byte[][] operations, MessageContext[] ctxs) {
+        super.noOp(cid, operations, ctxs);
+        if (cid > covered) covered = cid;
+    }
+
+    /** A CART request (tag 0, see GlueMain) without its tag, or null for a no-op or foreign request. */
+    private static byte[] cartRequest(byte[] command) {
+        if (command == null || command.length == 0 || command[0] != RelayClient.TAG_CART) return null;
+        return java.util.Arrays.copyOfRange(command, 1, command.length);
+    }
+
     @Override
     public byte[][] appExecuteBatch(byte[][] commands, MessageContext[] ctxs, boolean fromConsensus) {
+        if (fromConsensus && ctxs.length > 0 && ctxs[0].getConsensusId() > covered + 1) {
+            // Decisions were skipped without a state transfer (BFT-SMaRt can declare a restarted
+            // replica up to date when the cluster advanced by exactly one decision while it was
+            // retrieving state). Executing on would diverge: restart and retrieve the state again.
+            GlueChannel.retry("consensus " + ctxs[0].getConsensusId() + " delivered but the state covers only up to " + covered);
+        }
+        // Strip tags; no-ops and untagged requests get an empty reply and never reach CART (the
+        // same decision at every replica, so batches stay identical).
+        byte[][] cart = new byte[commands.length][];
+        int forwarded = 0;
+        for (int k = 0; k < commands.length; k++) {
+            cart[k] = cartRequest(commands[k]);
+            if (cart[k] != null) forwarded++;
+        }
         int batches = 0;
         for (int i = 0; i < ctxs.length; i++) {
             if (i == 0 || ctxs[i].getConsensusId() != ctxs[i - 1].getConsensusId()) batches++;
@@ -35,16 +81,20 @@ final class GlueRecoverable extends DefaultRecoverable {
         while (i < commands.length) {
             int j = i;
             while (j < commands.length && ctxs[j].getConsensusId() == ctxs[i].getConsensusId()) j++;
-            f.i64(ctxs[i].getConsensusId()).i32(ctxs[i].getRegency()).i32(ctxs[i].getLeader()).i32(j - i);
-            for (int k = i; k < j; k++) f.lenBytes(commands[k]);
+            int n = 0;
+            for (int k = i; k < j; k++) if (cart[k] != null) n++;
+            f.i64(ctxs[i].getConsensusId()).i32(ctxs[i].getRegency()).i32(ctxs[i].getLeader()).i32(n);
+            for (int k = i; k < j; k++) if (cart[k] != null) f.lenBytes(cart[k]);
             i = j;
         }
         DataInputStream answer = channel.call(callId, f);
         try {
             int n = answer.readInt();
-            if (n != commands.length) GlueChannel.fatal("CART returned " + n + " results for " + commands.length + " requests");
-            byte[][] results = new byte[n][];
-            for (int k = 0; k < n; k++) results[k] = GlueChannel.lenBytes(answer);
+            if (n != forwarded) GlueChannel.fatal("CART returned " + n + " results for " + forwarded + " requests");
+            byte[][] results = new byte[commands.length][];
+            for (int k = 0; k < commands.length; k++) results[k] = cart[k] != null ? GlueChannel.lenBytes(answer) : EMPTY;
+            int last = ctxs[ctxs.length - 1].getConsensusId();
+            if (last > covered) covered = last;
             return results;
         } catch (IOException e) {
             GlueChannel.fatal("malformed RESULTS frame: " + e);

@@ -54,7 +54,7 @@ final class NativeClient implements GlueChannel.Handler {
             }
             GlueChannel.Frame f = new GlueChannel.Frame(GlueChannel.INVOKED).i32(inv.id);
             try {
-                byte[] result = proxy.invokeOrdered(inv.request);
+                byte[] result = proxy.invokeOrdered(RelayClient.tagged(RelayClient.TAG_CART, inv.request));
                 if (result == null) f.u8(1).bytes("no reply quorum before BFT-SMaRt's invoke timeout".getBytes(StandardCharsets.UTF_8));
                 else f.u8(0).bytes(result);
             } catch (RuntimeException e) {

@@ -49,10 +49,40 @@ final class RelayClient implements GlueChannel.Handler {
         }
     }
 
+    /** Tag of a CART request (see GlueMain); GlueRecoverable strips it. */
+    static final byte TAG_CART = 0;
+    /** Tag of a glue no-op, ordered only to advance the cluster; never reaches CART. */
+    static final byte TAG_NOOP = 1;
+
+    /** Prefix {@code request} with {@code tag}. */
+    static byte[] tagged(byte tag, byte[] request) {
+        byte[] out = new byte[request.length + 1];
+        out[0] = tag;
+        System.arraycopy(request, 0, out, 1, request.length);
+        return out;
+    }
+
+    /** Order a no-op (see GlueMain); its replies are ignored and its context cleaned up. */
+    void nudge() {
+        try {
+            proxy.invokeAsynchRequest(new byte[] {TAG_NOOP}, new ReplyListener() {
+                @Override
+                public void reset() {}
+
+                @Override
+                public void replyReceived(RequestContext context, TOMMessage reply) {
+                    proxy.cleanAsynchRequest(context.getOperationId());
+                }
+            }, TOMMessageType.ORDERED_REQUEST);
+        } catch (RuntimeException e) {
+            System.err.println("CART-GLUE: no-op not sent: " + e.getMessage());
+        }
+    }
+
     private void submit(int submitId, byte[] request) {
         try {
             Votes votes = new Votes(submitId);
-            int op = proxy.invokeAsynchRequest(request, votes, TOMMessageType.ORDERED_REQUEST);
+            int op = proxy.invokeAsynchRequest(tagged(TAG_CART, request), votes, TOMMessageType.ORDERED_REQUEST);
             operations.put(submitId, op);
             if (votes.finished) operations.remove(submitId); // replies raced ahead of put
         } catch (RuntimeException e) {
