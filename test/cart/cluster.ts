@@ -35,6 +35,8 @@ export interface ClusterOptions {
   readonly batchSize?: number;
   /** Consensus adapter of replica index (1-based); default: the in-memory sequencer. */
   readonly adapter?: (index: number) => ConsensusAdapter;
+  /** Crypto worker threads (default 0 = in-thread). */
+  readonly workers?: number;
   /** Replica indices (1-based) NOT started; their mesh endpoint is left free for the test. */
   readonly skip?: readonly number[];
 }
@@ -47,7 +49,7 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
   const f = Math.floor((n - 1) / 3);
   if (!shared || shared.n !== n) shared = { keys: dealKeySets(n, defaultKeySetSpecs(f)), n };
   const keys = shared.keys;
-  const crypto = await createCryptoService({ workers: 0 });
+  const crypto = await createCryptoService({ workers: opts.workers ?? 0 });
   const sequencer = new MemorySequencer({ replicas: n, batchSize: opts.batchSize ?? 16 });
   const hub = new MemoryHub(n);
   const apps: Application[] = [];

@@ -182,3 +182,11 @@ test('batch signatures off: one threshold signature per reply (single-leaf roots
   const client = await cluster.client({ contact: 2 });
   assert.equal(valueOf(await client.invoke(add(1n))), 7n);
 });
+
+test('crypto on worker threads: the same flows work off the event loop', async (t) => {
+  const cluster = await startTestCluster({ app: () => new Counter(), workers: 1, tuning: (i) => (i === 1 ? { byzantine: { badShares: true } } : undefined) });
+  t.after(() => cluster.close());
+  const client = await cluster.client({ contact: 1 });
+  const values = (await Promise.all(Array.from({ length: 20 }, () => client.invoke(add(1n))))).map(valueOf);
+  assert.deepEqual(values.sort((a, b) => (a < b ? -1 : 1)), Array.from({ length: 20 }, (_, i) => BigInt(i + 1)));
+});
