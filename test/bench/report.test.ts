@@ -27,6 +27,7 @@ function result(consensus: BenchConsensus, mode: BenchModeName, clients: number,
     pairingChecksPerReply: mode === 'native' ? null : 0.5,
     processPairingsPerReply: mode === 'native' ? null : 0.2,
     badSharesDetected: 0,
+    viewChanges: 0,
     ...extra,
   };
 }

@@ -86,6 +86,8 @@ export interface BenchResult {
   readonly processPairingsPerReply: number | null;
   /** Bad signature shares detected by the honest replicas during this point (CART modes). */
   readonly badSharesDetected: number;
+  /** View changes during this point (warm-up + measurement), the most any replica reported. */
+  readonly viewChanges: number;
 }
 
 /** A whole run: settings, environment and results. */
@@ -211,6 +213,7 @@ async function measurePoint(
   await target.ensureClients(clients);
   const before = target.clientStats();
   const badBefore = await target.misbehaviourDetected();
+  const viewChangesBefore = target.viewChanges();
   let done = 0;
   let failed = 0;
   const t0 = performance.now();
@@ -262,10 +265,11 @@ async function measurePoint(
     pairingChecksPerReply: native || client.verified === 0 ? null : round(client.pairingChecks / client.verified, 4),
     processPairingsPerReply: native || client.verified === 0 ? null : round(client.processPairings / client.verified, 4),
     badSharesDetected: bad,
+    viewChanges: target.viewChanges() - viewChangesBefore,
   };
   p.progress(
     `  ${p.mode} over ${p.consensus}, ${clients} clients: ${r.throughputOpsPerSec} ops/s, p50 ${r.latencyP50Ms} ms, p99 ${r.latencyP99Ms} ms` +
-      `${r.errors ? `, ${r.errors} errors` : ''}${r.pairingChecksPerReply !== null ? `, ${r.pairingChecksPerReply} pairing checks/reply` : ''}`,
+      `${r.errors ? `, ${r.errors} errors` : ''}${r.pairingChecksPerReply !== null ? `, ${r.pairingChecksPerReply} pairing checks/reply` : ''}${r.viewChanges ? `, ${r.viewChanges} view changes` : ''}`,
   );
   return r;
 }

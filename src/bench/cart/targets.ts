@@ -53,6 +53,11 @@ export interface BenchTarget {
   clientStats(): TargetClientStats;
   /** Bad signature shares the honest replicas detected so far (CART only; 0 otherwise). */
   misbehaviourDetected(): Promise<number>;
+  /**
+   * View changes so far: the most any replica reported (CART: adapter `view-change` events;
+   * native: the replicas' periodic status lines, so up to one status interval late).
+   */
+  viewChanges(): number;
   /** Stop clients and replica processes. Idempotent. */
   close(): Promise<void>;
 }
@@ -108,7 +113,7 @@ async function startNative(o: TargetOptions): Promise<BenchTarget> {
   const MAX = 1000;
   const ids = Array.from({ length: MAX }, (_, i) => `ycsb-${i}`);
   o.progress(`starting ${3 * o.f + 1} plain PBFT replica processes (kv application, native client) ...`);
-  const cluster = await launchLocalCluster({ f: o.f, clients: ids, app: 'kv', timeoutMs: 60_000 });
+  const cluster = await launchLocalCluster({ f: o.f, clients: ids, app: 'kv', timeoutMs: 60_000, statusMs: 500 });
   const clients: Native[] = [];
   let verified = 0;
   let closed = false;
@@ -138,6 +143,7 @@ async function startNative(o: TargetOptions): Promise<BenchTarget> {
     },
     clientStats: () => ({ ...ZERO_STATS, verified }),
     misbehaviourDetected: async () => 0,
+    viewChanges: () => Math.max(0, ...cluster.replicas.map((r) => r.status?.viewChanges ?? 0)),
     async close() {
       if (closed) return;
       closed = true;
@@ -174,6 +180,7 @@ async function startCart(o: TargetOptions): Promise<BenchTarget> {
   const n = 3 * o.f + 1;
   const byzantine = new Map<number, ('bad-shares')[]>();
   if (o.mode.byzantineBadShares) byzantine.set(n, ['bad-shares']);
+  const viewChanges = new Map<number, number>();
   const running = await launchLocalDeployment({
     f: o.f,
     protocol: o.consensus,
@@ -183,6 +190,9 @@ async function startCart(o: TargetOptions): Promise<BenchTarget> {
     ...(o.dir ? { dir: resolve(o.dir), overwrite: true } : {}),
     ...(byzantine.size ? { byzantine } : {}),
     progress: o.progress,
+    onEvent: (i, ev) => {
+      if (ev['event'] === 'view-change') viewChanges.set(i, (viewChanges.get(i) ?? 0) + 1);
+    },
   });
   const clients: CartClient[] = [];
   let closed = false;
@@ -211,6 +221,7 @@ async function startCart(o: TargetOptions): Promise<BenchTarget> {
       return checked(decodeKvResult(raw));
     },
     clientStats: () => ({ ...sumStats(clients.map((c) => c.stats())), processPairings }),
+    viewChanges: () => Math.max(0, ...viewChanges.values()),
     misbehaviourDetected: () => fetchMisbehaviour(running.deployment.cluster.replicas.filter((r) => !byzantine.has(r.index))),
     async close() {
       if (closed) return;
