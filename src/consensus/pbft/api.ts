@@ -15,6 +15,8 @@
  *   TCP mesh, or per-pair HMAC). The core drops (reason `wrong-sender`) any message whose
  *   embedded replica id differs from `from`, so a misrouted or spoofed frame is never counted
  *   as another replica's vote. COMMIT and FETCH/STATE/STATUS messages rely on this alone.
+ *   (Exceptions: client REQUESTs forwarded by a backup, and NEW-VIEWs, which are
+ *   self-certifying and may be relayed by any replica.)
  * - **Transferable proofs are signed by the core** through the injected {@link Authenticator}
  *   (real implementation: Ed25519 from `node:crypto`, `auth.ts`): PRE-PREPARE headers, PREPAREs
  *   (they form prepared certificates inside VIEW-CHANGE, §4.4), CHECKPOINTs (stable-checkpoint
@@ -36,8 +38,9 @@
  *   (drop silently if the client is not connected to this replica; the client retransmits).
  * - `{ kind: 'set-timer', timer, afterMs }` → (re)arm the named timer, replacing a running one;
  *   on expiry call `handle({ kind: 'timer', timer })`. `{ kind: 'cancel-timer' }` disarms it.
- * - Call `replica.start()` once after construction (it arms the status timer and asks peers
- *   for state, which makes a restarted replica catch up).
+ * - Call `replica.start()` once after construction and perform the outputs it returns (it arms
+ *   the status timer and asks peers for state, which makes a restarted replica catch up).
+ * - Inputs must be handled one at a time (the core is not re-entrant); `handle()` is synchronous.
  *
  * `handle()` never throws for any input bytes: bad input is dropped and counted by reason in
  * {@link PbftMetrics.dropped} (and reported to {@link PbftReplicaOptions.onDrop} for logging).
