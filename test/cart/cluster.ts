@@ -24,6 +24,11 @@ export interface TestCluster {
   client(opts?: Partial<CartClientOptions>): Promise<CartClient>;
   /** Stop replica i (1-based) — a crash. */
   kill(index: number): Promise<void>;
+  /**
+   * Start a fresh replica i (new application state, new adapter; it catches up by state transfer
+   * or replay) on a new free port — clients created before keep the old endpoint.
+   */
+  restart(index: number): Promise<CartReplica>;
   close(): Promise<void>;
 }
 
@@ -33,6 +38,8 @@ export interface ClusterOptions {
   /** Tuning per replica index (1-based). */
   readonly tuning?: (index: number) => CartReplicaTuning | undefined;
   readonly batchSize?: number;
+  /** Batches the memory sequencer retains (default: all); small values force state transfer. */
+  readonly retainBatches?: number;
   /** Consensus adapter of replica index (1-based); default: the in-memory sequencer. */
   readonly adapter?: (index: number) => ConsensusAdapter;
   /** Crypto worker threads (default 0 = in-thread). */
@@ -50,7 +57,7 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
   if (!shared || shared.n !== n) shared = { keys: dealKeySets(n, defaultKeySetSpecs(f)), n };
   const keys = shared.keys;
   const crypto = await createCryptoService({ workers: opts.workers ?? 0 });
-  const sequencer = new MemorySequencer({ replicas: n, batchSize: opts.batchSize ?? 16 });
+  const sequencer = new MemorySequencer({ replicas: n, batchSize: opts.batchSize ?? 16, ...(opts.retainBatches ? { retainBatches: opts.retainBatches } : {}) });
   const hub = new MemoryHub(n);
   const apps: Application[] = [];
   const replicas: (CartReplica | undefined)[] = [];
@@ -106,6 +113,21 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
       const r = replicas[index - 1];
       replicas[index - 1] = undefined;
       await r?.close();
+    },
+    async restart(index) {
+      const app = opts.app();
+      apps[index - 1] = app;
+      const r = await startCartReplica({
+        index,
+        adapter: opts.adapter ? opts.adapter(index) : sequencer.adapter(index - 1),
+        application: app,
+        keys: { publicKeySets: keys.publicKeySets, shares: keys.shares[index - 1]! },
+        network: hub.endpoint(index - 1),
+        crypto,
+        options: opts.tuning?.(index),
+      });
+      replicas[index - 1] = r;
+      return r;
     },
     async close() {
       await Promise.allSettled(clients.map((c) => c.close()));

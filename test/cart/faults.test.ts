@@ -166,3 +166,31 @@ test('a lying replica flooding forged replies costs the client at most one check
   assert.ok(s.rejected.unsolicited >= 1, 'further forged replies were dropped unchecked');
   assert.ok(s.pairingChecks <= 2, `pairing checks ${s.pairingChecks}`);
 });
+
+test('a replica restarted by state transfer answers a retransmission of a request it never executed itself (re-ordered, not re-executed)', async (t) => {
+  const cluster = await startTestCluster({ app: () => new Counter(), retainBatches: 2, batchSize: 1 });
+  t.after(() => cluster.close());
+  const { RawConnection, createClientIdentity, signedFrame } = await import('./raw.ts');
+  const id = createClientIdentity();
+  const frame = signedFrame(id, 1n, add(7n));
+  const first = new RawConnection(cluster.replicas[0]!.address);
+  t.after(() => first.close());
+  first.send(frame);
+  await first.next(1);
+  await cluster.kill(4);
+  // move the log on so replica 4 must catch up from a snapshot
+  const client = await cluster.client({ contact: 0 });
+  for (let i = 0; i < 6; i++) await client.invoke(add(1n));
+  const r4 = await cluster.restart(4);
+  await waitFor(() => (cluster.apps[3] as Counter).current === 13n, 10_000, 'replica 4 caught up');
+  assert.ok((await r4.metrics.value('cart_state_transfers_total')) >= 1, 'caught up by state transfer');
+  const late = new RawConnection(r4.address);
+  t.after(() => late.close());
+  late.send(frame); // the client retransmits its old request to the restarted replica
+  const [m] = await late.next(1);
+  assert.equal(m!.type, 'reply');
+  assert.equal(valueOf((m as { reply: { result: Uint8Array } }).reply.result), 7n, 'the cached result of the first execution');
+  assert.equal(await r4.metrics.value('cart_requests_total', { outcome: 'reordered' }), 1);
+  await waitFor(() => cluster.apps.every((a) => (a as Counter).current === 13n), 10_000, 'all at 13');
+  for (const a of cluster.apps) assert.equal((a as Counter).current, 13n, 'not executed twice');
+});
