@@ -6,7 +6,7 @@
  * the same run. Progress goes to stderr; with `--json` the last stdout line is
  * `{"results":[{"mode","clients","throughputOpsPerSec","latencyP50Ms","latencyP90Ms","latencyP99Ms",...}]}`.
  */
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { BENCH_CONSENSUS, BENCH_MODES, DEFAULT_MODES, modeSpec, parseClientCounts, parseConsensusList, parseModes, type BenchConsensus, type BenchModeName } from '../bench/cart/modes.ts';
 import { computeRatios, defaultOutDir, jsonLine, markdownReport, writeReport } from '../bench/cart/report.ts';
@@ -114,9 +114,17 @@ export function register(program: Command): void {
     .description('YCSB benchmark: native PBFT client vs CART with each optimisation off/on, side by side; markdown, JSON and SVG plots')
     .option('-w, --workload <file|a..f>', 'YCSB workload property file or built-in core workload letter', 'a')
     .option('-p, --property <name=value>', 'override a workload property (repeatable), e.g. -p requestdistribution=uniform', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--modes <list>', `comma-separated modes (${BENCH_MODES.join(', ')})`, parseModes, [...DEFAULT_MODES])
-    .option('--consensus <list>', `consensus under CART: ${BENCH_CONSENSUS.join(' | ')} or both, comma-separated (native runs under pbft only)`, parseConsensusList, ['pbft'] as BenchConsensus[])
-    .option('-c, --clients <n|list>', 'closed-loop clients (one outstanding operation each), or a list to sweep, e.g. 1,10,50', (v: string) => parseClientCounts(v), [10])
+    .addOption(new Option('--modes <list>', 'comma-separated modes (see Modes below)').argParser(parseModes).default([...DEFAULT_MODES], DEFAULT_MODES.join(',')))
+    .addOption(
+      new Option('--consensus <list>', `consensus under CART: ${BENCH_CONSENSUS.join(' | ')} or both, comma-separated (native runs under pbft only)`)
+        .argParser(parseConsensusList)
+        .default(['pbft'], 'pbft'),
+    )
+    .addOption(
+      new Option('-c, --clients <n|list>', 'closed-loop clients (one outstanding operation each), or a list to sweep, e.g. 1,10,50')
+        .argParser((v: string) => parseClientCounts(v))
+        .default([10], '10'),
+    )
     .option('-d, --duration <seconds>', 'measured seconds per (mode, clients) point', parseSeconds('--duration'), 10)
     .option('--warmup <seconds>', 'warm-up seconds before each measured point', parseSeconds('--warmup'), 2)
     .option('--operations <n>', 'also stop a point after this many measured operations', parseIntArg('--operations', 1))
