@@ -363,8 +363,13 @@ class Replica implements CartReplica {
 
   private onExecuted(batch: ExecutedBatch): void {
     this.metrics.batchesExecuted.inc();
-    for (const unit of this.exchange.onExecuted(batch)) {
-      if (unit.replies.some((r) => this.waiters.has(`${r.clientHex}:${r.requestId}`))) this.exchange.want(unit);
+    // runs inside the adapter's executeBatch call: must never throw into the protocol
+    try {
+      for (const unit of this.exchange.onExecuted(batch)) {
+        if (unit.replies.some((r) => this.waiters.has(`${r.clientHex}:${r.requestId}`))) this.exchange.want(unit);
+      }
+    } catch (e) {
+      this.log.error({ err: (e as Error).message, sequence: batch.sequence.toString() }, 'signing an executed batch failed');
     }
   }
 
