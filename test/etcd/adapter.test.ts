@@ -218,6 +218,42 @@ test('a replica catches up over a history larger than the gRPC message limit (fr
   });
 });
 
+test('etcd authentication: each replica may write only its own log key and votes; expired tokens and member crashes are survived', async () => {
+  const proxies = [0, 1, 2].map(() => new RecordingProxy());
+  const options = { withAuth: true, etcdArgs: ['--auth-token-ttl=1'], checkpointInterval: 10, snapshotQuorum: 2, retainRevisions: 5, callTimeoutMs: 2000 };
+  await withHarness(proxies, options, async (h) => {
+    const first = ids('auth', 45);
+    await submitInGroups(h, [0, 1, 2], first);
+    await waitUntil(() => proxies.every((p) => executedAll(p, first)), WAIT_MS, 'first wave');
+    await waitUntil(() => [0, 1, 2].some((i) => h.adapter(i).stats().garbageCollections > 0), WAIT_MS, 'a stable checkpoint collected under auth');
+
+    const asReplica0 = new Etcd3({ hosts: [...h.etcd.endpoints], auth: { ...h.auth!.replicas.get(0)! } });
+    const anonymous = new Etcd3({ hosts: [...h.etcd.endpoints] });
+    try {
+      await asReplica0.put('cart/log/0').value(Buffer.from([1, 0, 0, 0, 0])); // own key: allowed (empty batch)
+      await assert.rejects(asReplica0.put('cart/log/1').value(Buffer.from([1, 0, 0, 0, 0])).exec(), /permission denied/);
+      await assert.rejects(asReplica0.put(`cart/vote/1/${'9'.repeat(20)}`).value('a'.repeat(64)).exec(), /permission denied/);
+      await assert.rejects(anonymous.put('cart/log/0').value('x').exec(), /user name is empty|permission denied|authentication/i);
+    } finally {
+      asReplica0.close();
+      anonymous.close();
+    }
+
+    // Idle past the token TTL (1 s), then crash every member in turn: each replica's watch
+    // reconnects with an expired token, is refused, and logs in again.
+    await new Promise((r) => setTimeout(r, 2500));
+    for (let m = 0; m < 3; m++) {
+      await h.etcd.stopMember(m);
+      await h.etcd.restartMember(m);
+    }
+    // Only replica 0 submits: replicas 1 and 2 make no unary call that would log them in again.
+    const second = ids('auth2', 30);
+    await Promise.all(second.map((id) => submitWithRetry(h, 0, id)));
+    await waitUntil(() => proxies.every((p) => executedAll(p, [...first, ...second])), WAIT_MS, 'second wave after member restarts');
+    assertAgreement(proxies, true);
+  });
+});
+
 test('malformed log entries written into etcd are dropped and counted at every replica, which stay in agreement', async () => {
   const proxies = [0, 1].map(() => new RecordingProxy());
   await withHarness(proxies, { compact: false }, async (h) => {

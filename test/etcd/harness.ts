@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AdapterEvent, ApplicationProxy } from '../../src/consensus/adapter.ts';
 import {
+  configureEtcdAuth,
   createEtcdAdapter,
+  type EtcdAuthSetup,
   startEtcdCluster,
   type EtcdAdapter,
   type EtcdAdapterOptions,
@@ -25,6 +27,8 @@ export interface EtcdHarness extends ConformanceCluster {
   readonly etcd: EtcdCluster;
   /** Per-replica local state folders (inside a temp folder removed by `close`). */
   readonly stateDirs: readonly string[];
+  /** Credentials, when started `withAuth`. */
+  readonly auth: EtcdAuthSetup | undefined;
   adapter(i: number): EtcdAdapter;
   /**
    * Restart replica `i` with a fresh adapter; `keepState` keeps its stateDir (a CART replica
@@ -40,20 +44,29 @@ export interface EtcdHarness extends ConformanceCluster {
  */
 export async function startEtcdHarness(
   proxies: readonly ApplicationProxy[],
-  options: HarnessAdapterOptions & { useStateDir?: boolean } = {},
+  options: HarnessAdapterOptions & { useStateDir?: boolean; withAuth?: boolean; etcdArgs?: readonly string[] } = {},
 ): Promise<EtcdHarness> {
-  const { useStateDir, ...adapterOptions } = options;
+  const { useStateDir, withAuth, etcdArgs, ...adapterOptions } = options;
   const root = await mkdtemp(join(tmpdir(), 'cart-etcd-test-'));
-  const etcd = await startEtcdCluster({ members: 3 }).catch(async (e: unknown) => {
+  const etcd = await startEtcdCluster({ members: 3, ...(etcdArgs ? { extraArgs: etcdArgs } : {}) }).catch(async (e: unknown) => {
     await rm(root, { recursive: true, force: true });
     throw e;
   });
   const stateDirs = proxies.map((_, i) => join(root, `replica-${i}`));
+  const auth =
+    withAuth === true
+      ? await configureEtcdAuth(etcd.endpoints, { replicaIds: proxies.map((_, i) => i) }).catch(async (e: unknown) => {
+          await etcd.close();
+          await rm(root, { recursive: true, force: true });
+          throw e;
+        })
+      : undefined;
   const make = (i: number): EtcdAdapter =>
     createEtcdAdapter({
       endpoints: etcd.endpoints,
       replicaId: i,
       ...(useStateDir === true ? { stateDir: stateDirs[i]! } : {}),
+      ...(auth !== undefined ? { auth: auth.replicas.get(i)! } : {}),
       ...adapterOptions,
     });
   const adapters = proxies.map((_, i) => make(i));
@@ -75,6 +88,7 @@ export async function startEtcdHarness(
   return {
     etcd,
     stateDirs,
+    auth,
     adapter: (i) => adapters[i]!,
     stopReplica: (i) => adapters[i]!.stop(),
     restartReplica: (i, proxy) => restart(i, proxy),

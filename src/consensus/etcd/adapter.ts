@@ -137,6 +137,7 @@ export class EtcdAdapter implements ConsensusAdapter {
     const client = new Etcd3({
       hosts: [...this.options.endpoints],
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
+      ...(this.options.auth !== undefined ? { auth: { ...this.options.auth } } : {}),
       // Snapshot chunks and fragmented watch responses stay below etcd's request limit
       // (1.5 MiB by default); allow servers configured with larger limits.
       // Keep-alive pings on open streams detect a member that hangs without closing its
@@ -191,6 +192,14 @@ export class EtcdAdapter implements ConsensusAdapter {
         nextRevision: () => this.applied + 1n,
         random: this.random,
         ...(this.options.watchLivenessMs !== undefined ? { livenessMs: this.options.watchLivenessMs } : {}),
+        // An expired auth token makes etcd refuse the watch ("permission denied"): a unary call
+        // makes the etcd client log in again (it does so on "invalid auth token" for unary calls,
+        // not for streams).
+        beforeReconnect: async (error) => {
+          if (this.options.auth !== undefined && /auth token|permission denied/i.test(error.message)) {
+            await client.get(this.logKey).exists().catch(() => undefined);
+          }
+        },
       },
       {
         onEvents: (res) => this.deliver(res),

@@ -36,6 +36,8 @@ export interface EtcdClusterOptions {
   readonly heartbeatMs?: number;
   /** Raft election timeout in ms (etcd `--election-timeout`). Default 1000. */
   readonly electionTimeoutMs?: number;
+  /** Further etcd flags for every member, e.g. `['--auth-token-ttl=60']`. */
+  readonly extraArgs?: readonly string[];
 }
 
 /** A running local etcd cluster, see {@link startEtcdCluster}. */
@@ -269,6 +271,7 @@ class LocalEtcdCluster implements EtcdCluster {
       '--logger=zap',
       '--log-outputs=stderr',
       '--log-level=warn',
+      ...(this.options.extraArgs ?? []),
     ];
     // Ignore ETCD_* variables of the environment (they would override our flags' meaning).
     const env: NodeJS.ProcessEnv = {};

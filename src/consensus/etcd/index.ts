@@ -13,6 +13,8 @@
 export { startEtcdCluster, assertEtcdInstalled } from './cluster.ts';
 export type { EtcdCluster, EtcdClusterOptions } from './cluster.ts';
 export { createEtcdAdapter, EtcdAdapter } from './adapter.ts';
+export { configureEtcdAuth } from './auth.ts';
+export type { EtcdAuthOptions, EtcdAuthSetup, EtcdCredentials } from './auth.ts';
 export type { EtcdAdapterOptions, EtcdAdapterStats } from './adapter.ts';
 export {
   EtcdConsensusError,

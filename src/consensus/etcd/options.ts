@@ -3,6 +3,8 @@
  * intervals in etcd revisions.
  */
 
+import type { EtcdCredentials } from './auth.ts';
+
 /** Options of {@link createEtcdAdapter}. */
 export interface EtcdAdapterOptions {
   /** etcd client URLs, e.g. `['http://127.0.0.1:2379', ...]` (any subset of the members works). */
@@ -39,6 +41,8 @@ export interface EtcdAdapterOptions {
   readonly keepaliveMs?: number;
   /** Watch liveness probe period in ms (a progress request must be answered). Default 5000. */
   readonly watchLivenessMs?: number;
+  /** etcd login of this replica (see `configureEtcdAuth`); default: no authentication. */
+  readonly auth?: EtcdCredentials;
   /** Snapshot chunk size in etcd, bytes. Default 512 KiB. */
   readonly chunkBytes?: number;
   /** Uniform [0,1) source for retry jitter (injected). Default `Math.random`. */

@@ -55,6 +55,8 @@ export interface ResumableWatchOptions {
    * elsewhere. Default 5000.
    */
   readonly livenessMs?: number;
+  /** Called (awaited) before each reconnect with the error that ended the previous stream. */
+  readonly beforeReconnect?: (error: Error) => Promise<void>;
 }
 
 /**
@@ -139,8 +141,17 @@ export class ResumableWatch {
     if (this.timer !== undefined) return;
     const delay = backoffDelay(this.attempt++, this.options.backoff ?? { initialMs: 50, maxMs: 1000 }, this.options.random ?? Math.random);
     this.timer = setTimeout(() => {
-      this.timer = undefined;
-      void this.connect();
+      const before = this.options.beforeReconnect?.(error) ?? Promise.resolve();
+      void before.then(
+        () => {
+          this.timer = undefined;
+          return this.connect();
+        },
+        () => {
+          this.timer = undefined;
+          return this.connect();
+        },
+      );
     }, delay);
   }
 
