@@ -135,7 +135,7 @@ test('a restarted CART replica resumes from its persisted checkpoint revision (n
 test('a local checkpoint of another (wiped) etcd cluster is ignored, not used to skip the new log', async () => {
   let saved: Buffer | undefined;
   const first = [new RecordingProxy()];
-  await withHarness(first, { useStateDir: true, checkpointInterval: 5, compact: false }, async (h) => {
+  await withHarness(first, { members: 1, useStateDir: true, checkpointInterval: 5, compact: false }, async (h) => {
     await submitInGroups(h, [0], ids('old', 30), 1);
     const file = checkpointPath(h.stateDirs[0]!, 0);
     await waitUntil(() => existsSync(file), WAIT_MS, 'checkpoint persisted');
@@ -143,7 +143,7 @@ test('a local checkpoint of another (wiped) etcd cluster is ignored, not used to
     saved = await readFile(file);
   });
   const proxies = [new RecordingProxy()];
-  await withHarness(proxies, { useStateDir: true, compact: false }, async (h) => {
+  await withHarness(proxies, { members: 1, useStateDir: true, compact: false }, async (h) => {
     const fresh = ids('new', 5);
     await submitInGroups(h, [0], fresh, 1);
     await waitUntil(() => executedAll(proxies[0]!, fresh), WAIT_MS, 'new cluster delivered');
@@ -205,7 +205,7 @@ test('compaction: a replica whose revisions were compacted restores a stable che
 
 test('a replica catches up over a history larger than the gRPC message limit (fragmented watch responses)', async () => {
   const proxies = [0, 1].map(() => new RecordingProxy());
-  await withHarness(proxies, { compact: false }, async (h) => {
+  await withHarness(proxies, { members: 1, compact: false }, async (h) => {
     await h.stopReplica(1);
     const big = 'x'.repeat(200_000);
     const wanted = ids('big', 30).map((id) => `${id}-${big}`); // 6 MB > gRPC's default 4 MB
@@ -256,7 +256,7 @@ test('etcd authentication: each replica may write only its own log key and votes
 
 test('malformed log entries written into etcd are dropped and counted at every replica, which stay in agreement', async () => {
   const proxies = [0, 1].map(() => new RecordingProxy());
-  await withHarness(proxies, { compact: false }, async (h) => {
+  await withHarness(proxies, { members: 1, compact: false }, async (h) => {
     const writer = new Etcd3({ hosts: [...h.etcd.endpoints] });
     try {
       await writer.put('cart/log/99').value(Buffer.from([1, 0, 0, 0, 9, 0])); // claims 9 requests
@@ -285,7 +285,7 @@ test('etcd adapter typed errors: stopped, oversized, bad options, unreachable et
   await unreachable.stop();
 
   const proxies = [new RecordingProxy()];
-  await withHarness(proxies, { maxRequestBytes: 100 }, async (h) => {
+  await withHarness(proxies, { members: 1, maxRequestBytes: 100 }, async (h) => {
     await assert.rejects(h.adapter(0).submit(new Uint8Array(101)), EtcdRequestTooLargeError);
     await h.adapter(0).submit(new Uint8Array(100));
     await h.adapter(0).stop();

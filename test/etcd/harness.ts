@@ -38,17 +38,17 @@ export interface EtcdHarness extends ConformanceCluster {
 }
 
 /**
- * Start a 3-member etcd cluster and one adapter per proxy.
+ * Start an etcd cluster (3 members unless `members` says otherwise) and one adapter per proxy.
  * @param useStateDir give each replica a stateDir (restarts resume from the local checkpoint);
  *   `restartReplica` (the conformance suite's "empty state" restart) wipes it first.
  */
 export async function startEtcdHarness(
   proxies: readonly ApplicationProxy[],
-  options: HarnessAdapterOptions & { useStateDir?: boolean; withAuth?: boolean; etcdArgs?: readonly string[] } = {},
+  options: HarnessAdapterOptions & { useStateDir?: boolean; withAuth?: boolean; etcdArgs?: readonly string[]; members?: number } = {},
 ): Promise<EtcdHarness> {
-  const { useStateDir, withAuth, etcdArgs, ...adapterOptions } = options;
+  const { useStateDir, withAuth, etcdArgs, members, ...adapterOptions } = options;
   const root = await mkdtemp(join(tmpdir(), 'cart-etcd-test-'));
-  const etcd = await startEtcdCluster({ members: 3, ...(etcdArgs ? { extraArgs: etcdArgs } : {}) }).catch(async (e: unknown) => {
+  const etcd = await startEtcdCluster({ members: members ?? 3, ...(etcdArgs ? { extraArgs: etcdArgs } : {}) }).catch(async (e: unknown) => {
     await rm(root, { recursive: true, force: true });
     throw e;
   });
