@@ -40,6 +40,11 @@ export interface ByzantineOptions {
   readonly wrongResults?: boolean;
   /** Broadcast signature shares that do not verify. */
   readonly badShares?: boolean;
+  /**
+   * With `badShares`: the fraction (0..1] of batches whose share is bad (default 1). Chosen by
+   * sequence number (`(sequence·7919) mod 1000 < fraction·1000`), so runs are reproducible.
+   */
+  readonly badShareFraction?: number;
   /** Broadcast shares claiming another replica's signer index. */
   readonly forgeShareIndex?: boolean;
 }
@@ -368,7 +373,8 @@ export class ShareExchange {
       const s = await this.o.crypto.signShare(this.o.keyShare, this.domain, msg);
       return { ...this.ownShareMessage(rec, s.signature), root: fake };
     }
-    if (byz?.badShares) {
+    // (sequence · 7919) mod 1000 permutes residues: bad batches spread evenly over the run
+    if (byz?.badShares && Number((rec.sequence * 7919n) % 1000n) < Math.round((byz.badShareFraction ?? 1) * 1000)) {
       // a well-formed G1 point that is not a share over our message
       const s = await this.o.crypto.signShare(this.o.keyShare, this.domain, corrupt(rec.message));
       return this.ownShareMessage(rec, s.signature);

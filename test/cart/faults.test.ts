@@ -194,3 +194,33 @@ test('a replica restarted by state transfer answers a retransmission of a reques
   await waitFor(() => cluster.apps.every((a) => (a as Counter).current === 13n), 10_000, 'all at 13');
   for (const a of cluster.apps) assert.equal((a as Counter).current, 13n, 'not executed twice');
 });
+
+test('bad shares for a fraction of batches: exactly those batches trigger exclusion', async (t) => {
+  const cluster = await startTestCluster({ app: () => new Counter(), batchSize: 1, tuning: (i) => (i === 1 ? { byzantine: { badShares: true, badShareFraction: 0.3 } } : { suspicionGoodShares: 1 }) });
+  t.after(() => cluster.close());
+  const { RawConnection, createClientIdentity, signedFrame } = await import('./raw.ts');
+  const id = createClientIdentity();
+  const frames = Array.from({ length: 20 }, (_, i) => signedFrame(id, BigInt(i + 1), add(1n)));
+  // execute 20 one-request batches through replica 1, one after the other
+  const c1 = new RawConnection(cluster.replicas[0]!.address);
+  t.after(() => c1.close());
+  for (const [i, f] of frames.entries()) {
+    c1.send(f);
+    await c1.next(i + 1);
+  }
+  // once replica 2 holds every peer's share, retransmit all 20 there: it aggregates each batch
+  // with all shares present, so it always tries replica 1's (lowest index) share
+  const r2 = cluster.replicas[1]!;
+  await waitFor(async () => (await r2.metrics.value('cart_shares_received_total')) >= 60, 10_000, 'all shares at replica 2');
+  const c2 = new RawConnection(r2.address);
+  t.after(() => c2.close());
+  for (const [i, f] of frames.entries()) {
+    c2.send(f);
+    await c2.next(i + 1);
+  }
+  assert.ok(c2.messages.every((m) => m.type === 'reply'));
+  const sequences = c2.messages.map((m) => (m as { reply: { sequence: bigint } }).reply.sequence);
+  const expected = sequences.filter((s) => Number((s * 7919n) % 1000n) < 300).length;
+  assert.ok(expected > 0 && expected < 20);
+  assert.equal(await r2.metrics.value('cart_signer_misbehaviour_total', { signer: '1', kind: 'bad-share' }), expected);
+});
