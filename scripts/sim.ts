@@ -73,6 +73,7 @@ for (const seed of seeds) {
   }
   if (o.trace) console.log(r.trace.map((l) => `  ${l}`).join('\n'));
   for (const v of r.violations) console.log(`  ${v}`);
+  if (r.violations.length > 0) for (const st of r.replicaStates) console.log(`  ${st}`);
   if (r.violations.length > 0) console.log(`  replay: ${r.replay}`);
 }
 console.log('--- summary');

@@ -367,6 +367,7 @@ export async function runClusterSimulation(opts: ClusterSimOptions): Promise<Clu
     virtualTimeMs: sched.now,
     steps: sched.steps,
     rejectedReplies,
+    replicaStates: instances.map((list, r) => `replica ${r}${crashed.has(r) ? ' (crashed)' : ''}${isCorrect(r) ? '' : ' (Byzantine)'}: ${list.map((x) => x.core.describe()).join(' | twin: ')}`),
     readOnly: {
       verified: clients.reduce((sum, c) => sum + c.stats().readOnlyVerified, 0),
       fallbacks: clients.reduce((sum, c) => sum + c.stats().readOnlyFallbacks, 0),

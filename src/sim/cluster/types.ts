@@ -117,6 +117,8 @@ export interface ClusterSimResult {
   readonly rejectedReplies: number;
   /** Read-only invocations answered on the read-only path / re-issued as ordered. */
   readonly readOnly: { readonly verified: number; readonly fallbacks: number };
+  /** Final PBFT state of each replica (view, watermark, executed), for diagnosing failures. */
+  readonly replicaStates: readonly string[];
   /** Trace lines (only with `trace: true`). */
   readonly trace: readonly string[];
   /** Shell command replaying this run with a trace. */
