@@ -45,6 +45,8 @@ export interface ReplicaStatus {
   /** Leader's replica index 1..n if the adapter reports one. */
   readonly leader: number | null;
   readonly clientAddress: { host: string; port: number };
+  /** Sequence (protocol position) of the last ordered batch executed here (decimal string). */
+  readonly lastSequence: string;
   readonly uptimeMs: number;
 }
 
@@ -138,6 +140,7 @@ export async function runReplica(options: RunReplicaOptions): Promise<RunningRep
     view: view.toString(),
     leader,
     clientAddress: { ...replica.address },
+    lastSequence: replica.proxy.lastSequence.toString(),
     uptimeMs: Date.now() - started,
   });
   let http: Server | undefined;
