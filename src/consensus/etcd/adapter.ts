@@ -26,7 +26,7 @@ import { Etcd3, type IWatchResponse } from 'etcd3';
 import type { AdapterEvent, ApplicationProxy, ConsensusAdapter, OrderedBatch } from '../adapter.ts';
 import { decodeLogEntry } from './codec.ts';
 import { LogAppender } from './appender.ts';
-import { EtcdCheckpointStore, type StableCheckpoint } from './checkpoints.ts';
+import { EtcdCheckpointStore } from './checkpoints.ts';
 import {
   EtcdAdapterStoppedError,
   EtcdDecodeError,
@@ -176,7 +176,7 @@ export class EtcdAdapter implements ConsensusAdapter {
     // Catch up by state transfer before resolving if the needed history is already compacted
     // (one attempt; otherwise the watch reports the compaction and recovery retries).
     try {
-      if (await this.isCompacted(this.applied + 1n)) {
+      if (await this.store!.isCompacted(this.applied + 1n)) {
         this.counters.compactionsHit++;
         await this.transferState();
       }
@@ -323,18 +323,6 @@ export class EtcdAdapter implements ConsensusAdapter {
     }
   }
 
-  /** Whether etcd's history at revision `rev` was compacted (a future revision is not). */
-  private async isCompacted(rev: bigint): Promise<boolean> {
-    try {
-      await this.client!.kv.range({ key: Buffer.from(this.logKey), revision: rev.toString(), limit: 1 });
-      return false;
-    } catch (e) {
-      if (/compacted/.test(String(e))) return true;
-      if (/future revision/.test(String(e))) return false;
-      throw e;
-    }
-  }
-
   /**
    * One state-transfer attempt: restore the oldest stable checkpoint newer than the applied
    * revision whose successor revision is still in etcd's history (least state to transfer; the
@@ -342,13 +330,7 @@ export class EtcdAdapter implements ConsensusAdapter {
    * @throws {EtcdStateTransferUnavailableError} if no such checkpoint exists (yet)
    */
   private async transferState(): Promise<void> {
-    let chosen: StableCheckpoint | undefined;
-    for (const cp of await this.store!.stableCheckpoints()) {
-      if (cp.sequence > this.applied && !(await this.isCompacted(cp.sequence + 1n))) {
-        chosen = cp;
-        break;
-      }
-    }
+    const chosen = await this.store!.oldestUsableAfter(this.applied);
     if (chosen === undefined) {
       throw new EtcdStateTransferUnavailableError(
         `revision ${this.applied + 1n} is compacted and no stable checkpoint after it is usable yet`,

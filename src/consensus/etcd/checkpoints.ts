@@ -124,6 +124,29 @@ export class EtcdCheckpointStore {
     return [...bySequence.values()].sort((a, b) => (a.sequence < b.sequence ? -1 : 1));
   }
 
+  /** Whether etcd's history at revision `rev` was compacted (a future revision is not). */
+  async isCompacted(rev: bigint): Promise<boolean> {
+    try {
+      await this.client.kv.range({ key: Buffer.from(`${this.options.prefix}log/`), revision: rev.toString(), limit: 1 });
+      return false;
+    } catch (e) {
+      if (/compacted/.test(String(e))) return true;
+      if (/future revision/.test(String(e))) return false;
+      throw e;
+    }
+  }
+
+  /**
+   * The oldest stable checkpoint after `applied` whose successor revision is still in etcd's
+   * history: least state to transfer, the rest can be replayed by watching. `undefined` if none.
+   */
+  async oldestUsableAfter(applied: bigint): Promise<StableCheckpoint | undefined> {
+    for (const cp of await this.stableCheckpoints()) {
+      if (cp.sequence > applied && !(await this.isCompacted(cp.sequence + 1n))) return cp;
+    }
+    return undefined;
+  }
+
   /**
    * Fetch and verify the snapshot bytes of a stable checkpoint.
    * @throws {EtcdStateTransferUnavailableError} if the blob is not (completely) written yet
