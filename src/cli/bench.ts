@@ -7,7 +7,8 @@
  * `{"results":[{"mode","clients","throughputOpsPerSec","latencyP50Ms","latencyP90Ms","latencyP99Ms",...}]}`.
  */
 import { Option, type Command } from 'commander';
-import { resolve } from 'node:path';
+import { rmdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { BENCH_CONSENSUS, BENCH_MODES, DEFAULT_MODES, modeSpec, parseClientCounts, parseConsensusList, parseModes, type BenchConsensus, type BenchModeName } from '../bench/cart/modes.ts';
 import { computeRatios, defaultOutDir, jsonLine, markdownReport, writeReport } from '../bench/cart/report.ts';
 import { runBench, type BenchRun } from '../bench/cart/runner.ts';
@@ -88,11 +89,14 @@ export async function runBenchCommand(o: BenchCliOptions): Promise<BenchRun> {
       seed: o.seed,
       progress: log,
       signal: abort.signal,
+      workDir: join(outDir, 'deployments'),
     });
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  // empty unless a mode failed (then it holds that mode's deployment and replica logs)
+  await rmdir(join(outDir, 'deployments')).catch(() => {});
   const files = await writeReport(run, outDir);
   const md = markdownReport(run, computeRatios(run.results));
   if (o.json) {

@@ -7,7 +7,9 @@
  * I/O (processes, sockets) lives in the targets (`targets.ts`); this module only sequences them,
  * and always closes every target, also on errors and when `signal` aborts (Ctrl-C).
  */
+import { rm } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { CoreWorkload, builtinWorkload, parseOverrides, seededRandom, type CoreWorkloadConfig } from '../ycsb/index.ts';
 import { resolveWorkload } from '../ycsb/file.ts';
 import { runClosedLoop, runLoadPhase } from '../ycsb/runner.ts';
@@ -42,6 +44,12 @@ export interface BenchOptions {
   readonly progress?: (message: string) => void;
   /** Abort (Ctrl-C): stops the current point, skips the rest, cleans up; partial results are returned. */
   readonly signal?: AbortSignal;
+  /**
+   * Folder for the CART deployments (keys, configs, replica logs), one sub-folder per mode and
+   * start attempt; removed after a successful mode, kept after a failure. Default: temp folders,
+   * always removed.
+   */
+  readonly workDir?: string;
 }
 
 /** Latency summary of one operation kind. */
@@ -157,8 +165,26 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
     const spec = modeSpec(mode);
     progress(`[${step + 1}/${plan.length}] ${mode} over ${consensus}: ${spec.description}`);
     let target: BenchTarget | undefined;
+    // CART deployments (keys, configs, replica logs) go under workDir when given: removed after a
+    // successful mode, kept after a failure so the logs can be read.
+    const dirs: string[] = [];
+    let failed = false;
+    const start = async (): Promise<BenchTarget> => {
+      for (let attempt = 1; ; attempt++) {
+        const dir = o.workDir && spec.kind === 'cart' ? join(o.workDir, `${consensus}-${mode}-${attempt}`) : undefined;
+        if (dir) dirs.push(dir);
+        try {
+          return await startTarget({ mode: spec, consensus, f, maxClients: loadClients, progress: (m) => progress(`  ${m}`), ...(dir ? { dir } : {}) });
+        } catch (e) {
+          // a start can fail for reasons outside the system under test (e.g. a free port taken
+          // by another process between choosing and binding it): one retry on fresh ports
+          if (attempt >= 2 || o.signal?.aborted) throw e;
+          progress(`  start failed (${e instanceof Error ? e.message : String(e)}); retrying once on fresh ports`);
+        }
+      }
+    };
     try {
-      target = await startTarget({ mode: spec, consensus, f, progress: (m) => progress(`  ${m}`) });
+      target = await start();
       // the same operation stream in every mode
       const workload = new CoreWorkload(config, seededRandom(o.seed ?? 1));
       await target.ensureClients(loadClients);
@@ -172,10 +198,13 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
       }
     } catch (e) {
       const msg = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-      progress(`  ${mode} over ${consensus} FAILED: ${msg}`);
-      failures.push({ consensus, mode, error: msg });
+      failed = true;
+      const kept = dirs.length ? ` (deployments and replica logs kept in ${dirs.join(', ')})` : '';
+      progress(`  ${mode} over ${consensus} FAILED: ${msg}${kept}`);
+      failures.push({ consensus, mode, error: msg + kept });
     } finally {
       await target?.close().catch((e: unknown) => progress(`  cleanup error: ${String(e)}`));
+      if (!failed) for (const d of dirs) await rm(d, { recursive: true, force: true }).catch(() => {});
     }
   }
   return {

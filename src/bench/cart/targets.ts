@@ -74,6 +74,8 @@ export interface TargetOptions {
   readonly dir?: string;
   /** Client reply timeout before failing over (ms). */
   readonly clientTimeoutMs?: number;
+  /** Most clients {@link BenchTarget.ensureClients} will be asked for (native: client keys generated up front). Default 1000. */
+  readonly maxClients?: number;
 }
 
 const ZERO_STATS: TargetClientStats = {
@@ -110,7 +112,7 @@ async function startNative(o: TargetOptions): Promise<BenchTarget> {
   const { launchLocalCluster } = await import('../../consensus/pbft/launcher.ts');
   const { createPbftTcpClient } = await import('../../consensus/pbft/tcp-client.ts');
   type Native = ReturnType<typeof createPbftTcpClient>;
-  const MAX = 1000;
+  const MAX = o.maxClients ?? 1000;
   const ids = Array.from({ length: MAX }, (_, i) => `ycsb-${i}`);
   o.progress(`starting ${3 * o.f + 1} plain PBFT replica processes (kv application, native client) ...`);
   const cluster = await launchLocalCluster({ f: o.f, clients: ids, app: 'kv', timeoutMs: 60_000, statusMs: 500 });
