@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
 import type { AdapterEvent } from '../../src/consensus/adapter.ts';
-import { startBftSmartNativeClient } from '../../src/consensus/bftsmart/index.ts';
+import { BftSmartRequestTooLargeError, startBftSmartNativeClient } from '../../src/consensus/bftsmart/index.ts';
 import { RecordingProxy } from './conformance.ts';
 import { BFTSMART_HOME, SKIP_REASON, startBftSmartHarness } from '../bftsmart/harness.ts';
 
@@ -64,6 +64,9 @@ test('bftsmart: native client baseline, leader crash (view change) and JVM resta
     } finally {
       await native.stop();
     }
+
+    // Requests BFT-SMaRt would silently discard are refused up front.
+    await assert.rejects(cluster.adapter(1).submit(new Uint8Array(100_000)), BftSmartRequestTooLargeError);
 
     // 2. Steady load; kill the leader's JVM after some progress.
     const leaderEvents = events.filter((e) => e.event.kind === 'leader' && e.replica === 1);

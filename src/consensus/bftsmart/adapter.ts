@@ -54,6 +54,9 @@ import {
   type GlueMessage,
 } from './protocol.ts';
 
+/** Bytes reserved for BFT-SMaRt's TOMMessage header and the glue's tag byte in `maxRequestSize`. */
+export const REQUEST_OVERHEAD_BYTES = 256;
+
 /** Options of {@link createBftSmartAdapter}. */
 export interface BftSmartAdapterOptions {
   /** The user's BFT-SMaRt build (jar, `lib/`, `config/`). */
@@ -77,7 +80,10 @@ export interface BftSmartAdapterOptions {
   readonly maxOutstanding?: number;
   /** Link output bytes pending before submissions are refused as overloaded (default 8 MiB). */
   readonly maxPendingSubmitBytes?: number;
-  /** Largest request; default BFT-SMaRt's `system.communication.maxRequestSize` (else 100 000). */
+  /**
+   * Largest request (bytes); default BFT-SMaRt's `system.communication.maxRequestSize` (else
+   * 100 000) minus {@link REQUEST_OVERHEAD_BYTES}.
+   */
   readonly maxRequestBytes?: number;
   /** JVM options; default `['-Xmx384m', '-XX:+UseSerialGC']` (plus the security/logback properties). */
   readonly jvmArgs?: readonly string[];
@@ -168,8 +174,11 @@ export class BftSmartAdapter implements ConsensusAdapter {
   /** @internal use {@link createBftSmartAdapter}. */
   constructor(private readonly o: BftSmartAdapterOptions) {
     this.configDir = resolve(o.workDir, 'config');
-    const limit = o.maxRequestBytes ?? Number(readSystemProperty(this.configDir, 'system.communication.maxRequestSize') ?? 100_000);
-    this.maxRequestBytes = Number.isSafeInteger(limit) && limit > 0 ? limit : 100_000;
+    // BFT-SMaRt silently discards a client message whose serialized frame (TOMMessage header +
+    // our tag byte + request) exceeds maxRequestSize; keep a margin for the header.
+    const configured = Number(readSystemProperty(this.configDir, 'system.communication.maxRequestSize') ?? 100_000);
+    const limit = o.maxRequestBytes ?? (Number.isSafeInteger(configured) ? configured - REQUEST_OVERHEAD_BYTES : 0);
+    this.maxRequestBytes = Number.isSafeInteger(limit) && limit > 0 ? limit : 100_000 - REQUEST_OVERHEAD_BYTES;
     const flow = Number(readSystemProperty(this.configDir, 'system.communication.useControlFlow') ?? 0);
     this.maxOutstanding = o.maxOutstanding ?? (Number.isSafeInteger(flow) && flow > 0 ? flow : 1000);
   }
