@@ -14,7 +14,7 @@ import { CoreWorkload, builtinWorkload, parseOverrides, seededRandom, type CoreW
 import { resolveWorkload } from '../ycsb/file.ts';
 import { runClosedLoop, runLoadPhase } from '../ycsb/runner.ts';
 import { modeSpec, runPlan, type BenchConsensus, type BenchModeName } from './modes.ts';
-import { diffStats, startTarget, type BenchTarget, type TargetClientStats } from './targets.ts';
+import { diffStats, startTarget, type BenchTarget, type TargetClientStats, type TargetOptions } from './targets.ts';
 
 /** Options of {@link runBench} (the CLI flags, parsed). */
 export interface BenchOptions {
@@ -50,6 +50,8 @@ export interface BenchOptions {
    * always removed.
    */
   readonly workDir?: string;
+  /** Starts the system under test (default {@link startTarget}; tests inject in-process fakes). */
+  readonly startTarget?: (options: TargetOptions) => Promise<BenchTarget>;
 }
 
 /** Latency summary of one operation kind. */
@@ -174,7 +176,7 @@ export async function runBench(o: BenchOptions): Promise<BenchRun> {
         const dir = o.workDir && spec.kind === 'cart' ? join(o.workDir, `${consensus}-${mode}-${attempt}`) : undefined;
         if (dir) dirs.push(dir);
         try {
-          return await startTarget({ mode: spec, consensus, f, maxClients: loadClients, progress: (m) => progress(`  ${m}`), ...(dir ? { dir } : {}) });
+          return await (o.startTarget ?? startTarget)({ mode: spec, consensus, f, maxClients: loadClients, progress: (m) => progress(`  ${m}`), ...(dir ? { dir } : {}) });
         } catch (e) {
           // a start can fail for reasons outside the system under test (e.g. a free port taken
           // by another process between choosing and binding it): one retry on fresh ports
