@@ -235,6 +235,12 @@ export class ResumableWatch {
       this.carry = events.slice(cut);
       events.length = cut;
     }
-    if (events.length > 0) this.handlers.onEvents({ ...res, events });
+    if (events.length === 0) return;
+    try {
+      this.handlers.onEvents({ ...res, events });
+    } catch (e) {
+      // Never let a handler's bug escape into the gRPC stream (it would crash the process).
+      this.handlers.onError(e instanceof Error ? e : new Error(String(e)));
+    }
   }
 }
