@@ -88,7 +88,7 @@ export async function createCryptoService(opts: CryptoServiceOptions = {}): Prom
     let closed = false;
     exec = (req) => {
       if (closed) return Promise.reject(new BackendError('crypto service is closed'));
-      return pool.run({ backend: requested, req } satisfies WorkerTask) as Promise<OpResult>;
+      return pool.run({ backend: requested, req: compactOp(req) } satisfies WorkerTask) as Promise<OpResult>;
     };
     closeFn = async () => {
       if (closed) return;
@@ -135,7 +135,45 @@ function unwrap(r: OpResult): unknown {
   throw fromWireError(r.error);
 }
 
+/**
+ * Copies every byte array of `value` that is a view into a larger buffer (e.g. a field decoded
+ * from a 64 KiB socket read) into its own compact buffer. postMessage's structured clone copies
+ * a typed array's WHOLE underlying ArrayBuffer, so without this each worker call cloned the
+ * network read buffers its arguments pointed into (measured: piscina `postTask` was ~6% of a
+ * replica's busy time). Plain objects and arrays are copied shallowly as needed; other values
+ * are returned as they are.
+ */
+export function compactOp<T>(value: T): T {
+  return compactValue(value, 0) as T;
+}
+
+/** Compacted copies of long-lived key material (key sets, key shares), by identity. */
+const compactedKeys = new WeakMap<object, unknown>();
+
+function compactValue(v: unknown, depth: number): unknown {
+  if (v instanceof Uint8Array) {
+    if (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength) return v;
+    const copy = new Uint8Array(v.byteLength); // not v.slice(): Buffer#slice returns a view
+    copy.set(v);
+    return copy;
+  }
+  if (depth > 8 || v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) return v.map((x) => compactValue(x, depth + 1));
+  const keyMaterial = 'publicKeyShares' in v || 'secret' in v;
+  if (keyMaterial) {
+    const hit = compactedKeys.get(v);
+    if (hit !== undefined) return hit;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = compactValue(x, depth + 1);
+  if (keyMaterial) compactedKeys.set(v, out);
+  return out;
+}
+
 /** Copies a key share to a plain object (class instances with methods cannot always be cloned). */
+const plainShares = new WeakMap<KeyShare, KeyShare>();
 function plainShare(s: KeyShare): KeyShare {
-  return { keySet: s.keySet, index: s.index, secret: s.secret };
+  let p = plainShares.get(s);
+  if (!p) plainShares.set(s, (p = { keySet: s.keySet, index: s.index, secret: s.secret }));
+  return p;
 }
