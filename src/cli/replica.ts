@@ -15,13 +15,21 @@ export function register(program: Command): void {
     .option('--events', 'print machine-readable JSON event lines on stdout (ready, view-change, leader, state-transfer)')
     .option('--byzantine-wrong-results', 'TESTING ONLY: sign and send wrong results')
     .option('--byzantine-bad-shares', 'TESTING ONLY: send signature shares that do not verify')
+    .option('--byzantine-bad-share-fraction <x>', 'TESTING ONLY: with --byzantine-bad-shares, only for this fraction (0..1) of batches', Number)
     .option('--byzantine-forge-index', "TESTING ONLY: send shares claiming another replica's signer index")
     .addHelpText('after', '\nExample:\n  cart replica --config deploy/replica-1.json\n\nServes clients on the clientPort of cluster.json, /metrics and /status on metricsPort.')
-    .action(async (o: { config: string; logLevel: string; events?: boolean; byzantineWrongResults?: boolean; byzantineBadShares?: boolean; byzantineForgeIndex?: boolean }) => {
+    .action(async (o: { config: string; logLevel: string; events?: boolean; byzantineWrongResults?: boolean; byzantineBadShares?: boolean; byzantineBadShareFraction?: number; byzantineForgeIndex?: boolean }) => {
       const emit = (obj: Record<string, unknown>): void => {
         if (o.events) process.stdout.write(JSON.stringify(obj) + '\n');
       };
-      const byz = { wrongResults: !!o.byzantineWrongResults, badShares: !!o.byzantineBadShares, forgeShareIndex: !!o.byzantineForgeIndex };
+      const fraction = o.byzantineBadShareFraction;
+      if (fraction !== undefined && !(fraction >= 0 && fraction <= 1)) throw new Error('--byzantine-bad-share-fraction must be a number in 0..1');
+      const byz = {
+        wrongResults: !!o.byzantineWrongResults,
+        badShares: !!o.byzantineBadShares,
+        ...(fraction !== undefined ? { badShareFraction: fraction } : {}),
+        forgeShareIndex: !!o.byzantineForgeIndex,
+      };
       const anyByz = byz.wrongResults || byz.badShares || byz.forgeShareIndex;
       let view = '0';
       const running = await runReplica({

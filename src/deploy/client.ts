@@ -15,7 +15,9 @@ let fast: Promise<SignatureVerifier> | undefined;
  * pure-JS verifier (browser-safe), which is about 10x slower.
  */
 export function nodeSignatureVerifier(): Promise<SignatureVerifier> {
-  fast ??= loadThresholdBls().then((bls) => cachedVerifier({ verify: (pk, d, m, s) => bls.verify(pk, d, m, s) }));
+  fast ??= loadThresholdBls().then((bls) =>
+    cachedVerifier({ verify: (pk, d, m, s) => bls.verify(pk, d, m, s), batchVerify: (items) => bls.batchVerify(items) }),
+  );
   return fast;
 }
 
@@ -30,6 +32,7 @@ export function cachedVerifier(inner: SignatureVerifier, capacity = 4096): Signa
   const key = (pk: Uint8Array, d: string, m: Uint8Array, s: Uint8Array): string =>
     createHash('sha256').update(pk).update(d).update(new Uint8Array([0])).update(m).update(s).digest('base64');
   return {
+    ...(inner.batchVerify ? { batchVerify: inner.batchVerify.bind(inner) } : {}),
     verify(pk, d, m, s) {
       const k = key(pk, d, m, s);
       if (ok.has(k)) return true;

@@ -17,7 +17,7 @@ import type { Deployment } from './generate.ts';
 const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../cli/main.ts');
 
 /** Byzantine behaviour flags passed to one replica process. */
-export type ByzantineFlag = 'wrong-results' | 'bad-shares' | 'forge-index';
+export type ByzantineFlag = 'wrong-results' | 'bad-shares' | 'forge-index' | `bad-share-fraction=${number}`;
 
 /** Options of {@link startLocalCluster}. */
 export interface LocalClusterOptions {
@@ -98,7 +98,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     // CART_REPLICA_NODE_ARGS: extra Node flags for replica processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
     const extra = (process.env['CART_REPLICA_NODE_ARGS'] ?? '').split(/\s+/).filter((x) => x !== '');
     const args = [...extra, '--import', 'tsx', MAIN, 'replica', '--config', deployment.replicaFiles[p.index - 1]!, '--events', '--log-level', options.logLevel ?? 'info'];
-    for (const flag of options.byzantine?.get(p.index) ?? []) args.push(`--byzantine-${flag}`);
+    for (const flag of options.byzantine?.get(p.index) ?? []) {
+      const eq = flag.indexOf('=');
+      if (eq < 0) args.push(`--byzantine-${flag}`);
+      else args.push(`--byzantine-${flag.slice(0, eq)}`, flag.slice(eq + 1));
+    }
     const log = createWriteStream(p.logFile, { flags: 'a' });
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     p.child = child;
