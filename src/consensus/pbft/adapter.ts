@@ -4,9 +4,13 @@
  * snapshots and restores to CART's {@link ApplicationProxy}; `submit` orders a request through
  * a native PBFT client (CART's "BFT client handler"), many outstanding at once.
  *
- * The adapter's native client signs with the replica's own Ed25519 key under the client id
- * `cart/<replica id>/<random>` (fresh per start, so a restarted replica never reuses request
- * ids); replicas accept such ids with that replica's public key, other client ids per config.
+ * The adapter's client is a {@link LocalPbftClient} co-located with its replica: it signs with
+ * the replica's own Ed25519 key under the client id `cart/<replica id>/<random>` (fresh per
+ * start, so a restarted replica never reuses request ids); replicas accept such ids with that
+ * replica's public key, other client ids per config. The id's replica is the client's home
+ * (`Authenticator.clientHome`): its requests travel over the authenticated replica mesh (no
+ * client-signature checks at the receivers) and only the home replica answers, in-process and
+ * unsigned. See docs/performance.md.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
 import type { AdapterEvent, ApplicationProxy, ConsensusAdapter } from '../adapter.ts';
@@ -14,8 +18,9 @@ import { TcpPeerNetwork, importIdentityPrivateKey, type NetLogger, type PeerNetw
 import type { PbftMetrics } from './api.ts';
 import { Ed25519Authenticator } from './auth.ts';
 import { PbftReplica } from './replica.ts';
-import { PbftNode, type PbftNodeStats } from './node.ts';
-import { createPbftTcpClient, type PbftTcpClient, type PbftTcpClientStats } from './tcp-client.ts';
+import { PbftNode, systemClock, type PbftNodeStats } from './node.ts';
+import { LocalPbftClient, type LocalPbftClientStats } from './local-client.ts';
+import { Ed25519ClientSigner } from './auth.ts';
 import { clientKeyLookup, loadClusterConfig, loadPrivateKeyFile, peerAddresses, protocolConfig, replicaKeyObjects, type PbftClusterConfig } from './config.ts';
 
 /** Options of a {@link PbftAdapter}. */
@@ -46,7 +51,7 @@ export class PbftAdapter implements ConsensusAdapter {
   private readonly identity: KeyObject;
   private readonly peers: TcpPeerNetwork;
   private readonly node: PbftNode;
-  private client: PbftTcpClient | undefined;
+  private client: LocalPbftClient | undefined;
   private proxy: ApplicationProxy | undefined;
   private readonly listeners: ((e: AdapterEvent) => void)[] = [];
   private state: 'new' | 'running' | 'stopped' = 'new';
@@ -60,7 +65,11 @@ export class PbftAdapter implements ConsensusAdapter {
     const auth = new Ed25519Authenticator({
       privateKey: this.identity,
       replicaKeys,
-      clientKey: (id) => (/^cart\/(\d+)\//.test(id) ? replicaKeys[Number(id.split('/')[1])] : configured(id)),
+      clientKey: (id) => {
+        const home = cartClientHome(id, replicaKeys.length);
+        return home !== undefined ? replicaKeys[home] : configured(id);
+      },
+      clientHome: (id) => cartClientHome(id, replicaKeys.length),
       allowUnknownClients: this.cluster.allowUnknownClients,
     });
     const app = {
@@ -101,14 +110,19 @@ export class PbftAdapter implements ConsensusAdapter {
     this.proxy = proxy;
     await this.listen();
     await this.node.start();
-    this.client = createPbftTcpClient({
-      cluster: this.cluster,
-      clientId: `cart/${this.o.self}/${randomBytes(8).toString('hex')}`,
-      privateKey: this.identity,
-      retransmitTimeoutMs: this.o.retransmitTimeoutMs ?? 500,
+    const clientId = `cart/${this.o.self}/${randomBytes(8).toString('hex')}`;
+    const client = new LocalPbftClient({
+      clientId,
+      signer: new Ed25519ClientSigner(this.identity),
+      clientWindow: protocolConfig(this.cluster).clientWindow,
       maxOutstanding: this.o.maxOutstanding ?? 1024,
-      ...(this.o.logger ? { logger: this.o.logger } : {}),
-    }).connect();
+      retransmitTimeoutMs: this.o.retransmitTimeoutMs ?? 500,
+      clock: systemClock,
+      toHome: (bytes) => this.node.submitLocal(bytes),
+      toPeers: (bytes) => this.peers.broadcast(bytes),
+    });
+    this.node.attachLocalClient(clientId, (bytes) => client.onReply(bytes));
+    this.client = client;
     this.state = 'running';
   }
 
@@ -129,7 +143,7 @@ export class PbftAdapter implements ConsensusAdapter {
   }
 
   /** Runtime counters: client endpoint, replica mesh (drops by reason), native client. */
-  stats(): { node: PbftNodeStats; net: PeerNetworkStats; client: PbftTcpClientStats | undefined } {
+  stats(): { node: PbftNodeStats; net: PeerNetworkStats; client: LocalPbftClientStats | undefined } {
     return { node: this.node.stats(), net: this.peers.stats(), client: this.client?.stats() };
   }
 
@@ -150,6 +164,17 @@ export class PbftAdapter implements ConsensusAdapter {
         }
       }
   }
+}
+
+/**
+ * Home replica (0-based id) of an adapter client id `cart/<replica id>/<suffix>`, or undefined
+ * for any other id or an id naming no replica of an `n`-replica cluster.
+ */
+export function cartClientHome(clientId: string, n: number): number | undefined {
+  const m = /^cart\/(\d{1,4})\//.exec(clientId);
+  if (!m) return undefined;
+  const id = Number(m[1]);
+  return id < n ? id : undefined;
 }
 
 /**

@@ -159,6 +159,19 @@ export interface Authenticator {
    * part). Deployments without client authentication may return true. Must not throw.
    */
   verifyClient(clientId: string, bytes: Uint8Array, sig: Uint8Array): boolean;
+  /**
+   * Optional: the replica a client is co-located with ("home replica"), if any — a client that
+   * speaks for that replica (e.g. a wrapper's submission client signing with the replica's own
+   * key). For such a client:
+   * - a REQUEST arriving over the authenticated replica link from its home replica is accepted
+   *   without checking the client signature (the link already authenticates that replica, and
+   *   the replica could sign in the client's name anyway);
+   * - only the home replica answers it, with an unsigned REPLY handed to the co-located client
+   *   in-process; other replicas send no REPLY (it could not be routed).
+   * Requests relayed by anybody else (e.g. inside a PRE-PREPARE) are still signature-checked.
+   * Must be deterministic and identical at all replicas; must not throw.
+   */
+  clientHome?(clientId: string): ReplicaId | undefined;
 }
 
 /** Client-side signing of requests (Ed25519 in `auth.ts`). */
@@ -173,8 +186,12 @@ export type ReplicaTimer = 'batch' | 'request' | 'view-change' | 'status';
 export type ReplicaInput =
   /** A frame from replica `from` (authenticated by the transport). */
   | { readonly kind: 'message'; readonly from: ReplicaId; readonly bytes: Uint8Array }
-  /** An encoded client REQUEST frame from a client connection. */
-  | { readonly kind: 'request'; readonly bytes: Uint8Array }
+  /**
+   * An encoded client REQUEST frame from a client connection, or (`local: true`) from a client
+   * co-located in this replica's process (its home replica, see `Authenticator.clientHome`):
+   * a local request of a client whose home is this replica skips the client-signature check.
+   */
+  | { readonly kind: 'request'; readonly bytes: Uint8Array; readonly local?: boolean }
   /** A timer previously armed with `set-timer` fired. */
   | { readonly kind: 'timer'; readonly timer: ReplicaTimer };
 

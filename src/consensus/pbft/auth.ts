@@ -25,11 +25,22 @@ export interface Ed25519AuthenticatorOptions {
    */
   clientKey?: (clientId: string) => KeyObject | undefined;
   allowUnknownClients?: boolean;
+  /**
+   * Home replica of a client co-located with a replica (see `Authenticator.clientHome`):
+   * requests it relays over its authenticated link skip the client-signature check, and only
+   * it answers the client (unsigned, in-process). Return `undefined` for ordinary clients.
+   */
+  clientHome?: (clientId: string) => ReplicaId | undefined;
 }
 
 /** Ed25519 signatures for replica messages; client signature checks per options. */
 export class Ed25519Authenticator implements Authenticator {
   constructor(private readonly opts: Ed25519AuthenticatorOptions) {}
+
+  /** See {@link Ed25519AuthenticatorOptions.clientHome}; `undefined` if not configured. */
+  clientHome(clientId: string): ReplicaId | undefined {
+    return this.opts.clientHome?.(clientId);
+  }
 
   /** Ed25519 signature (64 bytes) over `bytes`. */
   sign(bytes: Uint8Array): Uint8Array {

@@ -88,6 +88,8 @@ export class PbftNode {
   /** connection → client ids seen on it (to clean `routes` on close). */
   private readonly connClients = new Map<ServerConnection, Set<string>>();
   private readonly counters = { clientFrames: 0, repliesSent: 0, repliesUnroutable: 0, coreErrors: 0, outputErrors: 0 };
+  /** client id → in-process reply handler of a co-located client (see {@link attachLocalClient}). */
+  private readonly localClients = new Map<string, (bytes: Uint8Array) => void>();
   private running = false;
   private closed = false;
 
@@ -131,6 +133,23 @@ export class PbftNode {
       this.perform(this.safe(() => this.core.start() ?? []));
     }
     return this.clientServer.port;
+  }
+
+  /**
+   * Route REPLY outputs for `clientId` to `onReply` in-process (a client co-located with this
+   * replica, e.g. {@link LocalPbftClient}) instead of to client connections.
+   */
+  attachLocalClient(clientId: string, onReply: (bytes: Uint8Array) => void): void {
+    this.localClients.set(clientId, onReply);
+  }
+
+  /**
+   * Feed an encoded REQUEST to the core as a client request, from a co-located client. Deferred
+   * to a microtask, so it is safe to call from inside the core's own callbacks (the
+   * application's `executeBatch`): the core handles one input at a time.
+   */
+  submitLocal(bytes: Uint8Array): void {
+    queueMicrotask(() => this.input({ kind: 'request', bytes, local: true }));
   }
 
   /** Core counters (if the core exposes them). */
@@ -220,6 +239,12 @@ export class PbftNode {
         else this.peers.send(o.to, o.bytes);
         break;
       case 'reply': {
+        const local = this.localClients.get(o.clientId);
+        if (local) {
+          this.counters.repliesSent++;
+          local(o.bytes);
+          break;
+        }
         const conns = this.routes.get(o.clientId);
         if (!conns || conns.size === 0) {
           this.counters.repliesUnroutable++;

@@ -41,8 +41,11 @@ export abstract class NormalCase extends ReplicaBase {
   /**
    * A REQUEST from a client (`forwarded` = relayed by a backup). Executed ones are answered
    * from the table; new ones become pending, batched by the primary, forwarded by backups.
+   * `from`: the replica whose authenticated link carried the request (this replica for an
+   * in-process request); its client signature is not checked if that replica is the client's
+   * home (see `Authenticator.clientHome`).
    */
-  protected onRequest(m: RequestMsg, forwarded: boolean): void {
+  protected onRequest(m: RequestMsg, forwarded: boolean, from?: number): void {
     if (m.payload.length > this.config.maxRequestBytes) return this.drop('too-large', `request ${m.payload.length} bytes`);
     const seen = this.table.lookup(m.clientId, m.requestId);
     if (seen.status === 'too-old') return this.drop('old-request', `${m.clientId}#${m.requestId}`);
@@ -59,7 +62,8 @@ export abstract class NormalCase extends ReplicaBase {
       }
       return;
     }
-    if (!this.auth.verifyClient(m.clientId, signedBytes(m), m.sig)) return this.drop('bad-signature', `client ${m.clientId}`);
+    const linkAuthenticated = from !== undefined && this.auth.clientHome?.(m.clientId) === from;
+    if (!linkAuthenticated && !this.auth.verifyClient(m.clientId, signedBytes(m), m.sig)) return this.drop('bad-signature', `client ${m.clientId}`);
     if (!this.addPending(key, m)) return this.drop('queue-full', `${this.pending.size} pending (client ${m.clientId})`);
     if (!this.active) return;
     if (this.isPrimary) {
@@ -71,10 +75,15 @@ export abstract class NormalCase extends ReplicaBase {
     this.armRequestTimer();
   }
 
-  /** Send the (signed) reply for an executed request to its client. */
+  /**
+   * Send the (signed) reply for an executed request to its client. A client with a home replica
+   * (`Authenticator.clientHome`) gets an unsigned reply from its home replica only.
+   */
   protected reply(clientId: string, requestId: bigint, result: Uint8Array): void {
+    const home = this.auth.clientHome?.(clientId);
+    if (home !== undefined && home !== this.id) return;
     const unsigned: ReplyMsg = { type: 'reply', view: this.view, replica: this.id, clientId, requestId, result, sig: new Uint8Array() };
-    const r = this.config.signReplies === false ? unsigned : this.sign(unsigned);
+    const r = this.config.signReplies === false || home === this.id ? unsigned : this.sign(unsigned);
     this.out.push({ kind: 'reply', clientId, bytes: encodeMessage(r) });
   }
 
@@ -213,8 +222,10 @@ export abstract class NormalCase extends ReplicaBase {
     if (!this.inAgreementWindow(m.view, m.seq, 'prepare')) return;
     const s = this.slot(m.seq);
     if (s.prepares.has(m.replica)) return;
-    if (!this.auth.verify(m.replica, signedBytes(m), m.sig)) return this.drop('bad-signature', `prepare from ${m.replica}`);
+    // The link authenticated the sender (m.replica === from); the signature is checked in
+    // checkPrepared, only if this PREPARE is needed for the prepared certificate.
     s.prepares.set(m.replica, m);
+    (s.unverified ??= new Set()).add(m.replica);
     this.checkPrepared(m.seq);
   }
 
@@ -231,8 +242,23 @@ export abstract class NormalCase extends ReplicaBase {
     const s = this.log.get(seq);
     if (!s || !s.prePrepare || s.prepared) return;
     const pp = s.prePrepare;
-    const matching = [...s.prepares.values()].filter((p) => bytesEqual(p.digest, pp.digest));
-    if (matching.length < 2 * this.config.f) return;
+    const need = 2 * this.config.f;
+    const candidates = [...s.prepares.values()].filter((p) => bytesEqual(p.digest, pp.digest));
+    if (candidates.length < need) return;
+    // Signature-check lazily: verified PREPAREs first, then unverified ones until 2f are valid.
+    const matching: PrepareMsg[] = [];
+    for (const p of candidates) if (!s.unverified?.has(p.replica)) matching.push(p);
+    for (const p of candidates) {
+      if (matching.length >= need) break;
+      if (!s.unverified?.has(p.replica)) continue;
+      s.unverified.delete(p.replica);
+      if (this.auth.verify(p.replica, signedBytes(p), p.sig)) matching.push(p);
+      else {
+        s.prepares.delete(p.replica);
+        this.drop('bad-signature', `prepare from ${p.replica}`);
+      }
+    }
+    if (matching.length < need) return;
     s.prepared = true;
     matching.sort((a, b) => a.replica - b.replica);
     this.preparedCerts.set(seq, { prePrepare: pp, prepares: matching.slice(0, 2 * this.config.f) });

@@ -61,6 +61,12 @@ export function validateConfig(c: PbftConfig): void {
 export interface Slot {
   prePrepare: PrePrepareMsg | undefined;
   prepares: Map<number, PrepareMsg>;
+  /**
+   * Senders whose PREPARE in `prepares` is not signature-checked yet: the link authenticated the
+   * sender; the signature (needed only if the PREPARE enters a prepared certificate) is checked
+   * lazily, for just as many PREPAREs as the certificate needs (see `checkPrepared`).
+   */
+  unverified?: Set<number>;
   commits: Map<number, CommitMsg>;
   prepared: boolean;
   committed: boolean;

@@ -59,7 +59,7 @@ export class PbftReplica extends ViewChangeLayer {
           this.onMessage(input.from, input.bytes);
           break;
         case 'request':
-          this.onClientBytes(input.bytes);
+          this.onClientBytes(input.bytes, input.local === true);
           break;
         case 'timer':
           this.onTimer(input.timer);
@@ -79,7 +79,7 @@ export class PbftReplica extends ViewChangeLayer {
     return out;
   }
 
-  private onClientBytes(bytes: Uint8Array): void {
+  private onClientBytes(bytes: Uint8Array, local: boolean): void {
     let m: PbftMessage;
     try {
       m = decodeMessage(bytes);
@@ -88,7 +88,7 @@ export class PbftReplica extends ViewChangeLayer {
       throw e;
     }
     if (m.type !== 'request') return this.drop('unexpected', `${m.type} on a client connection`);
-    this.onRequest(m, false);
+    this.onRequest(m, false, local ? this.id : undefined);
   }
 
   private onMessage(from: number, bytes: Uint8Array): void {
@@ -101,7 +101,7 @@ export class PbftReplica extends ViewChangeLayer {
       if (e instanceof DecodeError) return this.drop('malformed', `from ${from}: ${e.message}`);
       throw e;
     }
-    if (m.type === 'request') return this.onRequest(m, true);
+    if (m.type === 'request') return this.onRequest(m, true, from);
     if (m.type === 'reply') return this.drop('unexpected', `reply from replica ${from}`);
     // NEW-VIEW is self-certifying (signed by the new primary, carries 2f+1 signed VIEW-CHANGEs),
     // so any replica may relay it to one stuck in an older view.
