@@ -1,12 +1,13 @@
 /**
- * `cart bench` (also `npm run bench`) — issue 5's YCSB benchmark: the built-in PBFT's native
- * client (no CART) against CART with all optimisations off, each alone, and all on, side by side
- * in one run, each mode on a fresh local cluster; throughput and HDR latency percentiles per
+ * `cart bench` (also `npm run bench`) — the YCSB benchmark of issues 5 and 8: the protocol's own
+ * client without CART (the built-in PBFT's native client; BFT-SMaRt's ServiceProxy) against CART
+ * with all optimisations off, each alone, and all on, side by side in one run, over PBFT, etcd
+ * and/or BFT-SMaRt, each mode on a fresh local cluster; throughput and HDR latency percentiles per
  * client count; a markdown table, a JSON file and two SVG plots in `--out`; ratios measured in
  * the same run. Progress goes to stderr; with `--json` the last stdout line is
  * `{"results":[{"mode","clients","throughputOpsPerSec","latencyP50Ms","latencyP90Ms","latencyP99Ms",...}]}`.
  */
-import { Option, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { BENCH_CONSENSUS, BENCH_MODES, DEFAULT_MODES, modeSpec, parseClientCounts, parseConsensusList, parseModes, type BenchConsensus, type BenchModeName } from '../bench/cart/modes.ts';
@@ -31,9 +32,17 @@ interface BenchCliOptions {
   readonly out?: string;
   readonly json?: boolean;
   readonly byzantineBadSharesRate?: number;
+  readonly bftsmartHome?: string;
 }
 
 const log = (m: string): void => void process.stderr.write(m + '\n');
+
+/** Parse `--byzantine-bad-shares-rate`: a fraction in (0, 1]. */
+function parseRate(s: string): number {
+  const v = Number(s);
+  if (!(v > 0 && v <= 1)) throw new InvalidArgumentError('must be a fraction in (0, 1], e.g. 0.1 for 10 % of batches');
+  return v;
+}
 
 function parseSeconds(name: string): (s: string) => number {
   return (s) => {
@@ -51,11 +60,10 @@ function parseSeconds(name: string): (s: string) => number {
  * @returns the run (also written to the output folder)
  */
 export async function runBenchCommand(o: BenchCliOptions): Promise<BenchRun> {
-  if (o.byzantineBadSharesRate !== undefined) {
-    throw new Error(
-      '--byzantine-bad-shares-rate is not supported yet: the CART replica only has an all-or-nothing --byzantine-bad-shares switch ' +
-        '(src/replica/share-exchange.ts ByzantineOptions.badShares). Use the mode cart-all-byzantine (bad shares for every batch).',
-    );
+  let modes = o.modes;
+  if (o.byzantineBadSharesRate !== undefined && !modes.includes('cart-all-byzantine')) {
+    log(`note: --byzantine-bad-shares-rate ${o.byzantineBadSharesRate} adds the mode cart-all-byzantine`);
+    modes = [...modes, 'cart-all-byzantine'];
   }
   const outDir = resolve(o.out ?? defaultOutDir());
   const abort = new AbortController();
@@ -73,15 +81,17 @@ export async function runBenchCommand(o: BenchCliOptions): Promise<BenchRun> {
   process.on('SIGTERM', onSignal);
   let run: BenchRun;
   try {
-    log(`cart bench: modes ${o.modes.join(', ')}; consensus ${o.consensus.join(', ')}; clients ${o.clients.join(', ')}; ${o.warmup} s warm-up + ${o.duration} s per point; output ${outDir}`);
+    log(`cart bench: modes ${modes.join(', ')}; consensus ${o.consensus.join(', ')}; clients ${o.clients.join(', ')}; ${o.warmup} s warm-up + ${o.duration} s per point; output ${outDir}`);
     run = await runBench({
       workload: o.workload,
       properties: o.property,
       ...(o.records !== undefined ? { records: o.records } : {}),
       ...(o.fieldlength !== undefined ? { fieldLength: o.fieldlength } : {}),
       ...(o.operations !== undefined ? { operations: o.operations } : {}),
-      modes: o.modes,
+      modes,
       consensus: o.consensus,
+      ...(o.bftsmartHome ? { bftsmartHome: o.bftsmartHome } : {}),
+      ...(o.byzantineBadSharesRate !== undefined ? { byzantineBadSharesRate: o.byzantineBadSharesRate } : {}),
       clients: o.clients,
       durationSec: o.duration,
       warmupSec: o.warmup,
@@ -115,12 +125,12 @@ export function register(program: Command): void {
   const modeHelp = BENCH_MODES.map((m) => `  ${m.padEnd(20)} ${modeSpec(m).description}`).join('\n');
   program
     .command('bench')
-    .description('YCSB benchmark: native PBFT client vs CART with each optimisation off/on, side by side; markdown, JSON and SVG plots')
+    .description("YCSB benchmark: the protocol's own client (PBFT, BFT-SMaRt) vs CART with each optimisation off/on, side by side; markdown, JSON and SVG plots")
     .option('-w, --workload <file|a..f>', 'YCSB workload property file or built-in core workload letter', 'a')
     .option('-p, --property <name=value>', 'override a workload property (repeatable), e.g. -p requestdistribution=uniform', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addOption(new Option('--modes <list>', 'comma-separated modes (see Modes below)').argParser(parseModes).default([...DEFAULT_MODES], DEFAULT_MODES.join(',')))
     .addOption(
-      new Option('--consensus <list>', `consensus under CART: ${BENCH_CONSENSUS.join(' | ')} or both, comma-separated (native runs under pbft only)`)
+      new Option('--consensus <list>', `consensus under CART: ${BENCH_CONSENSUS.join(' | ')} or several, comma-separated (native runs under pbft and bftsmart)`)
         .argParser(parseConsensusList)
         .default(['pbft'], 'pbft'),
     )
@@ -137,7 +147,8 @@ export function register(program: Command): void {
     .option('-f, --faults <f>', 'tolerated faults f (n = 3f+1 replica processes)', parseIntArg('--faults', 1, 3), 1)
     .option('--seed <n>', 'workload random seed (the same operation stream in every mode)', parseIntArg('--seed', 0), 1)
     .option('-o, --out <dir>', 'output folder (default bench-results/<timestamp>/)')
-    .option('--byzantine-bad-shares-rate <rate>', 'NOT SUPPORTED YET by the replicas (fails with an explanation); see mode cart-all-byzantine', Number)
+    .option('--bftsmart-home <dir>', 'your BFT-SMaRt build (jar, lib/, config/), for --consensus bftsmart (default $BFTSMART_HOME)', process.env['BFTSMART_HOME'])
+    .option('--byzantine-bad-shares-rate <rate>', 'cart-all-byzantine: fraction of batches (0..1] with bad shares from replica n (default 1 = every batch; adds the mode if missing)', parseRate)
     .option('--json', 'print {"results":[...]} as the last stdout line (the report goes to stderr)')
     .addHelpText(
       'after',
@@ -153,7 +164,8 @@ Examples:
   cart bench --clients 1,10,50 --duration 20             # client sweep: throughput-latency curves
   cart bench --workload ../shared/ycsb/workloadb --modes native,cart-none,cart-all
   cart bench --consensus pbft,etcd --modes cart-none,cart-all   # CART over etcd beside CART over PBFT
-  cart bench --modes cart-all,cart-all-byzantine --clients 50   # cost of a Byzantine replica
+  cart bench --modes cart-all,cart-all-byzantine --byzantine-bad-shares-rate 0.1   # bad shares for 10 % of batches
+  cart bench --consensus bftsmart --bftsmart-home DIR --modes native,cart-none,cart-all   # BFT-SMaRt's own client vs CART over it
   npm run bench -- --duration 5 --json | tail -1 | jq .`,
     )
     .action(async (o: BenchCliOptions) => {

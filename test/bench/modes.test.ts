@@ -40,8 +40,9 @@ test('parseClientCounts sorts and dedups; rejects zero, fractions and junk', () 
   for (const bad of ['0', '1.5', 'x', '', '2000']) assert.throws(() => parseClientCounts(bad), BenchModeError, bad);
 });
 
-test('parseConsensusList and runPlan: native only under pbft', () => {
+test('parseConsensusList and runPlan: native only under pbft and bftsmart (etcd has no BFT client)', () => {
   assert.deepEqual(parseConsensusList('pbft,etcd'), ['pbft', 'etcd']);
+  assert.deepEqual(parseConsensusList('bftsmart, pbft,bftsmart'), ['bftsmart', 'pbft']);
   assert.throws(() => parseConsensusList('raft'), BenchModeError);
   assert.deepEqual(runPlan(['pbft', 'etcd'], ['native', 'cart-all']), [
     { consensus: 'pbft', mode: 'native' },
@@ -49,4 +50,11 @@ test('parseConsensusList and runPlan: native only under pbft', () => {
     { consensus: 'etcd', mode: 'cart-all' },
   ]);
   assert.deepEqual(runPlan(['etcd'], ['native']), []);
+  assert.deepEqual(runPlan(['pbft', 'etcd', 'bftsmart'], ['native', 'cart-none']), [
+    { consensus: 'pbft', mode: 'native' },
+    { consensus: 'pbft', mode: 'cart-none' },
+    { consensus: 'etcd', mode: 'cart-none' },
+    { consensus: 'bftsmart', mode: 'native' },
+    { consensus: 'bftsmart', mode: 'cart-none' },
+  ]);
 });

@@ -28,6 +28,7 @@ function result(consensus: BenchConsensus, mode: BenchModeName, clients: number,
     processPairingsPerReply: mode === 'native' ? null : 0.2,
     badSharesDetected: 0,
     viewChanges: 0,
+    byzantineBadSharesRate: mode === 'cart-all-byzantine' ? 1 : null,
     ...extra,
   };
 }
@@ -54,6 +55,7 @@ function run(results: BenchResult[]): BenchRun {
       clients: [1, 50],
       modes: ['native', 'cart-none', 'cart-all'],
       consensus: ['pbft', 'etcd'],
+      byzantineBadSharesRate: 0.1,
     },
     results,
   };
@@ -99,6 +101,44 @@ test('computeRatios: the 5x target applies only at 50 clients; etcd ÷ pbft per 
   assert.equal(ratios.find((r) => r.name === 'cart-all: etcd ÷ pbft')!.value, 0.25);
   assert.equal(ratios.find((r) => r.name === 'cart-batch ÷ cart-none')!.value, 1.5);
   assert.equal(ratios.some((r) => r.name.startsWith('cart-all ÷ native')), false);
+});
+
+test('computeRatios: BFT-SMaRt cart modes ÷ its own native client (no PBFT target), bftsmart ÷ pbft per mode incl. native', () => {
+  const rs = [
+    result('pbft', 'native', 10, 100),
+    result('pbft', 'cart-all', 10, 40),
+    result('bftsmart', 'native', 10, 300),
+    result('bftsmart', 'cart-none', 10, 30),
+    result('bftsmart', 'cart-all', 10, 60),
+  ];
+  const ratios = computeRatios(rs);
+  const bft = ratios.find((r) => r.name === 'cart-all ÷ native' && r.consensus === 'bftsmart')!;
+  assert.equal(bft.value, 0.2);
+  assert.equal(bft.target, undefined, 'the 0.9 target is stated for PBFT');
+  assert.equal(bft.met, null);
+  assert.equal(ratios.find((r) => r.name === 'cart-none ÷ native' && r.consensus === 'bftsmart')!.value, 0.1);
+  assert.equal(ratios.find((r) => r.name === 'cart-all ÷ native' && r.consensus === 'pbft')!.met, false);
+  assert.equal(ratios.find((r) => r.name === 'native: bftsmart ÷ pbft')!.value, 3);
+  assert.equal(ratios.find((r) => r.name === 'cart-all: bftsmart ÷ pbft')!.value, 1.5);
+  // never a ratio across protocols for the native baseline of another protocol
+  assert.equal(ratios.some((r) => r.name === 'cart-all ÷ native' && r.numerator.consensus !== r.denominator.consensus), false);
+});
+
+test('computeRatios: the Byzantine target (≥ 0.8) is judged at a 10 % bad-share rate, only reported at 100 %', () => {
+  const at = (rate: number, byzOps: number) =>
+    computeRatios([result('pbft', 'cart-all', 10, 100), result('pbft', 'cart-all-byzantine', 10, byzOps, { byzantineBadSharesRate: rate })]).find((r) =>
+      r.name.startsWith('cart-all-byzantine'),
+    )!;
+  const ten = at(0.1, 85);
+  assert.equal(ten.name, 'cart-all-byzantine (bad shares for 10 % of batches) ÷ cart-all');
+  assert.equal(ten.value, 0.85);
+  assert.equal(ten.target, '≥ 0.8');
+  assert.equal(ten.met, true);
+  assert.equal(at(0.1, 70).met, false);
+  const all = at(1, 60);
+  assert.equal(all.value, 0.6);
+  assert.equal(all.met, null, 'bad shares for every batch is an upper bound, not the issue condition');
+  assert.match(all.target!, /here 100 %/);
 });
 
 test('jsonLine: one JSON object {"results":[...]} with the headline fields', () => {

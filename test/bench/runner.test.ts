@@ -145,6 +145,34 @@ test('runBench: native is skipped under etcd; CART modes run under both', async 
   assert.deepEqual(run.results.map((r) => `${r.consensus}/${r.mode}`), log.started);
 });
 
+test('runBench: bftsmart runs native too and gets the BFT-SMaRt home; the bad-share rate reaches only the Byzantine mode', async () => {
+  const log = newLog();
+  const seen: TargetOptions[] = [];
+  const starter = fakeStarter(log);
+  const run = await runBench(
+    base(log, {
+      consensus: ['bftsmart'],
+      modes: ['native', 'cart-all', 'cart-all-byzantine'],
+      clients: [1],
+      bftsmartHome: '/opt/bft-smart',
+      byzantineBadSharesRate: 0.1,
+      startTarget: (o) => (seen.push(o), starter(o)),
+    }),
+  );
+  assert.deepEqual(log.started, ['bftsmart/native', 'bftsmart/cart-all', 'bftsmart/cart-all-byzantine']);
+  assert.deepEqual(seen.map((o) => o.bftsmartHome), ['/opt/bft-smart', '/opt/bft-smart', '/opt/bft-smart']);
+  assert.deepEqual(seen.map((o) => o.byzantineBadShareFraction), [undefined, undefined, 0.1]);
+  assert.deepEqual(run.results.map((r) => r.byzantineBadSharesRate), [null, null, 0.1]);
+  assert.equal(run.settings.byzantineBadSharesRate, 0.1);
+});
+
+test('runBench: bftsmart without a BFT-SMaRt home, or a bad-share rate outside (0, 1], is refused before anything starts', async () => {
+  const log = newLog();
+  await assert.rejects(runBench(base(log, { consensus: ['pbft', 'bftsmart'] })), /--bftsmart-home/);
+  for (const rate of [0, -0.1, 1.5, Number.NaN]) await assert.rejects(runBench(base(log, { byzantineBadSharesRate: rate })), RangeError, String(rate));
+  assert.deepEqual(log.started, []);
+});
+
 test('runBench: an aborted signal stops before the next mode; started targets are closed', async () => {
   const log = newLog();
   const ac = new AbortController();

@@ -1,6 +1,7 @@
 /**
- * The benchmark modes of `cart bench` (issue 5): the built-in PBFT with its native client (no
- * CART) as the baseline, CART with every optimisation off, each optimisation on alone, and all on.
+ * The benchmark modes of `cart bench` (issues 5 and 8): the protocol's own client without CART
+ * as the baseline (the built-in PBFT's native client; BFT-SMaRt's `ServiceProxy`), CART with
+ * every optimisation off, each optimisation on alone, and all on.
  *
  * A CART mode is a set of replica tuning switches ({@link CartTuningConfig}: batch signatures with
  * Merkle proofs, tentative aggregation, the read-only path, crypto worker threads) plus client
@@ -29,7 +30,10 @@ export const DEFAULT_MODES: readonly BenchModeName[] = ['native', 'cart-none', '
 /** What a mode switches on. */
 export interface BenchModeSpec {
   readonly name: BenchModeName;
-  /** `native`: the PBFT native client (f+1 matching replies), no CART; `cart`: CART client and replicas. */
+  /**
+   * `native`: the protocol's own client (PBFT's native client or BFT-SMaRt's ServiceProxy, f+1
+   * matching replies) and the KV application without CART; `cart`: CART client and replicas.
+   */
   readonly kind: 'native' | 'cart';
   /** One-line description (report and `--help`). */
   readonly description: string;
@@ -39,7 +43,10 @@ export interface BenchModeSpec {
   readonly readOnlyInvocations: boolean;
   /** Clients verify the distinct roots of replies that arrive together in one batch check. */
   readonly clientBatchVerification: boolean;
-  /** Replica n sends signature shares that do not verify (for every batch). */
+  /**
+   * Replica n sends signature shares that do not verify, for a fraction of batches
+   * (`--byzantine-bad-shares-rate`, default every batch).
+   */
   readonly byzantineBadShares: boolean;
 }
 
@@ -49,7 +56,8 @@ const ALL: Required<CartTuningConfig> = { batchSignatures: true, tentative: true
 const SPECS: Record<BenchModeName, Omit<BenchModeSpec, 'name'>> = {
   native: {
     kind: 'native',
-    description: 'built-in PBFT with its native client (f+1 matching replies, Ed25519), no CART — the baseline',
+    description:
+      "the protocol's own client, no CART — the baseline (pbft: PBFT native client, f+1 matching Ed25519-authenticated replies; bftsmart: BFT-SMaRt ServiceProxy, f+1 matching replies)",
     tuning: OFF,
     readOnlyInvocations: false,
     clientBatchVerification: false,
@@ -105,7 +113,7 @@ const SPECS: Record<BenchModeName, Omit<BenchModeSpec, 'name'>> = {
   },
   'cart-all-byzantine': {
     kind: 'cart',
-    description: 'cart-all with replica n Byzantine: it sends bad signature shares for EVERY batch (the replicas have no rate switch)',
+    description: 'cart-all with replica n Byzantine: it sends bad signature shares for a fraction of batches (--byzantine-bad-shares-rate, default every batch)',
     tuning: ALL,
     readOnlyInvocations: true,
     clientBatchVerification: true,
@@ -139,13 +147,19 @@ export function parseModes(list: string): BenchModeName[] {
   return out;
 }
 
-/** Consensus protocols `cart bench` can run under CART (BFT-SMaRt needs a user build: not here). */
-export const BENCH_CONSENSUS = ['pbft', 'etcd'] as const;
+/** Consensus protocols `cart bench` can run under CART (`bftsmart` needs the user's build: `--bftsmart-home`). */
+export const BENCH_CONSENSUS = ['pbft', 'etcd', 'bftsmart'] as const;
 /** A benchmarked consensus protocol. */
 export type BenchConsensus = (typeof BENCH_CONSENSUS)[number] & ConsensusProtocol;
 
 /**
- * Parse `--consensus pbft,etcd`.
+ * Protocols with a `native` baseline: their own BFT client on the same KV application (etcd's
+ * client is not a BFT client, so etcd has none).
+ */
+export const NATIVE_CONSENSUS: readonly BenchConsensus[] = ['pbft', 'bftsmart'];
+
+/**
+ * Parse `--consensus pbft,etcd,bftsmart`.
  * @throws {BenchModeError} for an unknown or empty list
  */
 export function parseConsensusList(list: string): BenchConsensus[] {
@@ -177,11 +191,11 @@ export function parseClientCounts(list: string, max = 1000): number[] {
 }
 
 /**
- * The (consensus, mode) pairs a run measures: the native baseline exists only for PBFT (etcd's
- * own client is not a BFT client), so `native` is skipped under etcd.
+ * The (consensus, mode) pairs a run measures, grouped by consensus: `native` is skipped under a
+ * protocol without a native baseline ({@link NATIVE_CONSENSUS}: etcd has none).
  */
 export function runPlan(consensus: readonly BenchConsensus[], modes: readonly BenchModeName[]): { consensus: BenchConsensus; mode: BenchModeName }[] {
   const plan: { consensus: BenchConsensus; mode: BenchModeName }[] = [];
-  for (const c of consensus) for (const m of modes) if (!(m === 'native' && c !== 'pbft')) plan.push({ consensus: c, mode: m });
+  for (const c of consensus) for (const m of modes) if (!(m === 'native' && !NATIVE_CONSENSUS.includes(c))) plan.push({ consensus: c, mode: m });
   return plan;
 }

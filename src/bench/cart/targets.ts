@@ -5,14 +5,17 @@
  *
  * - native: plain PBFT replica processes (`src/consensus/pbft/main.ts --app kv`) and the PBFT
  *   native client (`createPbftTcpClient`: f+1 matching replies, Ed25519-authenticated).
- * - cart: CART replica processes (`launchLocalDeployment`) over PBFT or etcd with the mode's
- *   tuning, and CART clients (`connectToCluster`: group-signature-verified replies; reads via
- *   `invokeReadOnly` in read-only modes).
+ * - native over BFT-SMaRt: plain BFT-SMaRt replicas running the KV application directly and
+ *   BFT-SMaRt's own client (`ServiceProxy`, f+1 matching replies), see `bftsmart-native.ts`.
+ * - cart: CART replica processes (`launchLocalDeployment`) over PBFT, etcd or BFT-SMaRt with the
+ *   mode's tuning, and CART clients (`connectToCluster`: group-signature-verified replies; reads
+ *   via `invokeReadOnly` in read-only modes).
  *
  * Every target is closed by `close()` (idempotent), which stops every process it started.
  */
 import { decodeKvResult, encodeKvOperation, type KvOperation, type KvResult } from '../../apps/kv-codec.ts';
 import type { CartClient, CartClientStats, SignatureVerifier } from '../../client/index.ts';
+import type { ByzantineFlag } from '../../deploy/local-cluster.ts';
 import type { BenchConsensus, BenchModeSpec } from './modes.ts';
 
 /** A KV operation failed at the application (e.g. a record too large): an error result, not a transport failure. */
@@ -74,11 +77,19 @@ export interface TargetOptions {
   readonly dir?: string;
   /** Client reply timeout before failing over (ms). */
   readonly clientTimeoutMs?: number;
-  /** Most clients {@link BenchTarget.ensureClients} will be asked for (native: client keys generated up front). Default 1000. */
+  /** Most clients {@link BenchTarget.ensureClients} will be asked for (native: client keys / proxies created up front). Default 1000 (PBFT), 64 (BFT-SMaRt). */
   readonly maxClients?: number;
+  /** The user's BFT-SMaRt build (jar, `lib/`, `config/`); required for consensus `bftsmart`. */
+  readonly bftsmartHome?: string;
+  /**
+   * Modes with a Byzantine replica: the fraction (0..1] of batches for which replica n sends bad
+   * signature shares (chosen by sequence number, reproducible). Default 1 (every batch).
+   */
+  readonly byzantineBadShareFraction?: number;
 }
 
-const ZERO_STATS: TargetClientStats = {
+/** All client counters zero. */
+export const ZERO_CLIENT_STATS: TargetClientStats = {
   verified: 0,
   pairingChecks: 0,
   processPairings: 0,
@@ -91,7 +102,11 @@ const ZERO_STATS: TargetClientStats = {
   rejected: {},
 };
 
-function checked(r: KvResult): KvResult {
+/**
+ * `r` unless it is an application error result.
+ * @throws {BenchOperationError} for an error result
+ */
+export function checkedKvResult(r: KvResult): KvResult {
   if (r.type === 'error') throw new BenchOperationError(`application error ${r.code}: ${r.message}`);
   return r;
 }
@@ -105,7 +120,13 @@ function isReadOnly(op: KvOperation): boolean {
  * @throws the cluster's start errors (everything started is stopped first)
  */
 export async function startTarget(o: TargetOptions): Promise<BenchTarget> {
-  return o.mode.kind === 'native' ? startNative(o) : startCart(o);
+  if (o.mode.kind === 'cart') return startCart(o);
+  if (o.consensus === 'bftsmart') {
+    const { startBftSmartNativeTarget } = await import('./bftsmart-native.ts');
+    return startBftSmartNativeTarget(o);
+  }
+  if (o.consensus !== 'pbft') throw new RangeError(`no native baseline for ${o.consensus}`);
+  return startNative(o);
 }
 
 async function startNative(o: TargetOptions): Promise<BenchTarget> {
@@ -139,11 +160,11 @@ async function startNative(o: TargetOptions): Promise<BenchTarget> {
     async execute(operation, client) {
       const c = clients[client];
       if (!c) throw new RangeError(`no client ${client}`);
-      const r = checked(decodeKvResult(await c.invoke(encodeKvOperation(operation))));
+      const r = checkedKvResult(decodeKvResult(await c.invoke(encodeKvOperation(operation))));
       verified++;
       return r;
     },
-    clientStats: () => ({ ...ZERO_STATS, verified }),
+    clientStats: () => ({ ...ZERO_CLIENT_STATS, verified }),
     misbehaviourDetected: async () => 0,
     viewChanges: () => Math.max(0, ...cluster.replicas.map((r) => r.status?.viewChanges ?? 0)),
     async close() {
@@ -159,29 +180,30 @@ async function startCart(o: TargetOptions): Promise<BenchTarget> {
   const { launchLocalDeployment } = await import('../../deploy/launch.ts');
   const { connectToCluster, cachedVerifier } = await import('../../deploy/client.ts');
   const { loadThresholdBls } = await import('../../crypto/index.ts');
-  // One verifier for all clients of this target: the fast native/wasm backend, a shared cache of
-  // verified signatures, batch verification when the mode has it, and a count of real checks.
+  // One verifier for all clients of this target: the fast native/wasm backend behind a shared
+  // cache of verified signatures (which passes batch verification through; the client's
+  // `batchVerification` option decides whether it is used), counting the checks really run.
   const bls = await loadThresholdBls();
   let processPairings = 0;
-  const shared = cachedVerifier({
+  const verifier: SignatureVerifier = cachedVerifier({
     verify: (pk, d, m, sig) => {
       processPairings++;
       return bls.verify(pk, d, m, sig);
     },
+    batchVerify: (items) => {
+      processPairings++;
+      return bls.batchVerify(items);
+    },
   });
-  const verifier: SignatureVerifier = o.mode.clientBatchVerification
-    ? {
-        verify: (pk, d, m, sig) => shared.verify(pk, d, m, sig),
-        batchVerify: (items) => {
-          processPairings++;
-          return bls.batchVerify(items);
-        },
-      }
-    : shared;
   const { resolve } = await import('node:path');
   const n = 3 * o.f + 1;
-  const byzantine = new Map<number, ('bad-shares')[]>();
-  if (o.mode.byzantineBadShares) byzantine.set(n, ['bad-shares']);
+  const byzantine = new Map<number, ByzantineFlag[]>();
+  if (o.mode.byzantineBadShares) {
+    const fraction = o.byzantineBadShareFraction ?? 1;
+    if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`bad-share fraction must be in (0, 1], got ${fraction}`);
+    byzantine.set(n, fraction === 1 ? ['bad-shares'] : ['bad-shares', `bad-share-fraction=${fraction}`]);
+  }
+  if (o.consensus === 'bftsmart' && !o.bftsmartHome) throw new RangeError('consensus bftsmart needs bftsmartHome (--bftsmart-home DIR)');
   const viewChanges = new Map<number, number>();
   const running = await launchLocalDeployment({
     f: o.f,
@@ -189,6 +211,7 @@ async function startCart(o: TargetOptions): Promise<BenchTarget> {
     application: 'kv',
     tuning: o.mode.tuning,
     logLevel: 'warn',
+    ...(o.consensus === 'bftsmart' ? { bftsmartHome: o.bftsmartHome! } : {}),
     ...(o.dir ? { dir: resolve(o.dir), overwrite: true } : {}),
     ...(byzantine.size ? { byzantine } : {}),
     progress: o.progress,
@@ -220,7 +243,7 @@ async function startCart(o: TargetOptions): Promise<BenchTarget> {
       if (!c) throw new RangeError(`no client ${client}`);
       const bytes = encodeKvOperation(operation);
       const raw = o.mode.readOnlyInvocations && isReadOnly(operation) ? await c.invokeReadOnly(bytes) : await c.invoke(bytes);
-      return checked(decodeKvResult(raw));
+      return checkedKvResult(decodeKvResult(raw));
     },
     clientStats: () => ({ ...sumStats(clients.map((c) => c.stats())), processPairings }),
     viewChanges: () => Math.max(0, ...viewChanges.values()),
