@@ -5,89 +5,22 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import { exitWithin, groupMembers, killGroup, startBench } from './bench-process.ts';
 
-const MAIN = resolve('src/cli/main.ts');
-
-interface Bench {
-  child: ChildProcess;
-  stdout: string[];
-  stderr: string[];
-  exited: Promise<number | null>;
-  /** Resolves when a stderr line matches `re`; rejects after `ms`. */
-  waitFor(re: RegExp, ms: number): Promise<void>;
-}
-
-function startBench(args: string[]): Bench {
-  const child = spawn(process.execPath, ['--import', 'tsx', MAIN, 'bench', ...args], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const watchers: { re: RegExp; done: () => void }[] = [];
-  createInterface({ input: child.stdout! }).on('line', (l) => stdout.push(l));
-  createInterface({ input: child.stderr! }).on('line', (l) => {
-    stderr.push(l);
-    for (const w of watchers.splice(0)) {
-      if (w.re.test(l)) w.done();
-      else watchers.push(w);
-    }
-  });
-  const exited = new Promise<number | null>((res) => child.once('exit', (code) => res(code)));
-  return {
-    child,
-    stdout,
-    stderr,
-    exited,
-    waitFor: (re, ms) =>
-      new Promise<void>((res, rej) => {
-        if (stderr.some((l) => re.test(l))) return res();
-        const t = setTimeout(() => rej(new Error(`no stderr line matching ${re} within ${ms} ms:\n${stderr.slice(-20).join('\n')}`)), ms);
-        watchers.push({ re, done: () => (clearTimeout(t), res()) });
-      }),
-  };
-}
-
-/** Exit code, or a failure after `ms`. */
-async function exitWithin(b: Bench, ms: number): Promise<number | null> {
-  let t: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, rej) => (t = setTimeout(() => rej(new Error(`bench did not exit within ${ms} ms:\n${b.stderr.slice(-20).join('\n')}`)), ms)));
-  try {
-    return await Promise.race([b.exited, timeout]);
-  } finally {
-    clearTimeout(t);
-  }
-}
-
-/** PIDs still alive in the bench's process group (the bench and its replicas). */
-function groupMembers(pgid: number): number[] {
-  const r = spawnSync('ps', ['-e', '-o', 'pid=,pgid=,stat='], { encoding: 'utf8' });
-  return r.stdout
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter((c) => Number(c[1]) === pgid && !c[2]?.startsWith('Z'))
-    .map((c) => Number(c[0]));
-}
-
-function killGroup(b: Bench): void {
-  try {
-    process.kill(-b.child.pid!, 'SIGKILL');
-  } catch {
-    /* already gone */
-  }
-}
-
-test('cart bench --json: a tiny run of two modes writes the report files and a {"results":[...]} last line', { timeout: 150_000 }, async () => {
+test('cart bench --json: a tiny run (native, cart-all, and cart-all-byzantine added by the bad-shares rate) writes the report files and a {"results":[...]} last line', { timeout: 200_000 }, async () => {
   const out = await mkdtemp(join(tmpdir(), 'cart-bench-test-'));
-  const b = startBench(['--modes', 'native,cart-all', '--clients', '1', '--duration', '1', '--warmup', '0.5', '--records', '12', '--out', out, '--json']);
+  // rate 0.5: bad batches are chosen by sequence number in runs of 6 good, 6 bad (see
+  // share-exchange.ts), so the ~15+ ordered writes of a 2 s point always include bad ones
+  const b = startBench(['--modes', 'native,cart-all', '--byzantine-bad-shares-rate', '0.5', '--clients', '1', '--duration', '1', '--warmup', '1', '--records', '12', '--out', out, '--json']);
   try {
-    const code = await exitWithin(b, 140_000);
+    const code = await exitWithin(b, 190_000);
     assert.equal(code, 0, b.stderr.slice(-30).join('\n'));
     const last = JSON.parse(b.stdout[b.stdout.length - 1]!) as { results: Record<string, unknown>[] };
     assert.deepEqual(Object.keys(last), ['results']);
-    assert.deepEqual(last.results.map((r) => [r['mode'], r['clients']]), [['native', 1], ['cart-all', 1]]);
+    assert.deepEqual(last.results.map((r) => [r['mode'], r['clients']]), [['native', 1], ['cart-all', 1], ['cart-all-byzantine', 1]]);
     for (const r of last.results) {
       for (const k of ['throughputOpsPerSec', 'latencyP50Ms', 'latencyP90Ms', 'latencyP99Ms']) assert.equal(typeof r[k], 'number', k);
       assert.ok((r['throughputOpsPerSec'] as number) > 0, 'some operations completed');
@@ -98,9 +31,15 @@ test('cart bench --json: a tiny run of two modes writes the report files and a {
     assert.ok((last.results[1]!['pairingChecksPerReply'] as number) <= 1, 'CART client: at most one pairing check per reply');
     for (const f of ['results.md', 'results.json', 'throughput-latency.svg', 'throughput-by-mode.svg']) assert.ok((await stat(join(out, f))).size > 0, f);
     const json = JSON.parse(await readFile(join(out, 'results.json'), 'utf8')) as { results: unknown[]; ratios: { name: string }[]; partial: boolean };
-    assert.equal(json.results.length, 2);
+    assert.equal(json.results.length, 3);
     assert.equal(json.partial, false);
     assert.ok(json.ratios.some((q) => q.name === 'cart-all ÷ native'));
+    assert.ok(json.ratios.some((q) => q.name === 'cart-all-byzantine (bad shares for 50 % of batches) ÷ cart-all'));
+    // the rate reached the Byzantine replica: the honest ones caught bad shares, and no accepted
+    // reply was wrong (checked above); cart-all had none
+    assert.equal(last.results[1]!['badSharesDetected'], 0);
+    assert.ok((last.results[2]!['badSharesDetected'] as number) > 0, 'bad shares detected');
+    assert.equal(last.results[2]!['byzantineBadSharesRate'], 0.5);
     assert.match(await readFile(join(out, 'results.md'), 'utf8'), /\| pbft \| cart-all \| 1 \|/);
     assert.deepEqual(groupMembers(b.child.pid!), [], 'no replica process left behind');
   } finally {

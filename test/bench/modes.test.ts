@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { byzantineFlags } from '../../src/bench/cart/targets.ts';
 import { BENCH_MODES, BenchModeError, modeSpec, parseClientCounts, parseConsensusList, parseModes, runPlan } from '../../src/bench/cart/modes.ts';
 
 test('parseModes keeps order, drops duplicates, rejects unknown names', () => {
@@ -57,4 +58,11 @@ test('parseConsensusList and runPlan: native only under pbft and bftsmart (etcd 
     { consensus: 'bftsmart', mode: 'native' },
     { consensus: 'bftsmart', mode: 'cart-none' },
   ]);
+});
+
+test('byzantineFlags: only the Byzantine mode, replica n, bad shares for the given fraction of batches', () => {
+  assert.deepEqual([...byzantineFlags(modeSpec('cart-all'), 4, 0.1)], []);
+  assert.deepEqual([...byzantineFlags(modeSpec('cart-all-byzantine'), 4)], [[4, ['bad-shares']]]);
+  assert.deepEqual([...byzantineFlags(modeSpec('cart-all-byzantine'), 7, 0.1)], [[7, ['bad-shares', 'bad-share-fraction=0.1']]]);
+  for (const bad of [0, 1.01, Number.NaN]) assert.throws(() => byzantineFlags(modeSpec('cart-all-byzantine'), 4, bad), RangeError);
 });
