@@ -197,12 +197,7 @@ async function startCart(o: TargetOptions): Promise<BenchTarget> {
   });
   const { resolve } = await import('node:path');
   const n = 3 * o.f + 1;
-  const byzantine = new Map<number, ByzantineFlag[]>();
-  if (o.mode.byzantineBadShares) {
-    const fraction = o.byzantineBadShareFraction ?? 1;
-    if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`bad-share fraction must be in (0, 1], got ${fraction}`);
-    byzantine.set(n, fraction === 1 ? ['bad-shares'] : ['bad-shares', `bad-share-fraction=${fraction}`]);
-  }
+  const byzantine = byzantineFlags(o.mode, n, o.byzantineBadShareFraction);
   if (o.consensus === 'bftsmart' && !o.bftsmartHome) throw new RangeError('consensus bftsmart needs bftsmartHome (--bftsmart-home DIR)');
   const viewChanges = new Map<number, number>();
   const running = await launchLocalDeployment({
@@ -256,6 +251,20 @@ async function startCart(o: TargetOptions): Promise<BenchTarget> {
     },
   };
   return target;
+}
+
+/**
+ * The local-cluster Byzantine flags of a mode: none, or replica `n` sending bad signature shares
+ * for `fraction` (0..1], default 1) of its batches (`cart replica --byzantine-bad-shares
+ * [--byzantine-bad-share-fraction x]`).
+ * @throws {RangeError} for a fraction outside (0, 1]
+ */
+export function byzantineFlags(mode: BenchModeSpec, n: number, fraction = 1): Map<number, ByzantineFlag[]> {
+  const byzantine = new Map<number, ByzantineFlag[]>();
+  if (!mode.byzantineBadShares) return byzantine;
+  if (!(fraction > 0 && fraction <= 1)) throw new RangeError(`bad-share fraction must be in (0, 1], got ${fraction}`);
+  byzantine.set(n, fraction === 1 ? ['bad-shares'] : ['bad-shares', `bad-share-fraction=${fraction}`]);
+  return byzantine;
 }
 
 /**
