@@ -27,9 +27,9 @@ for (const run of CI_RUNS) {
 // Regression seed found by `npm run sim -- --seeds 1000` (seed 934): silent replica 1 plus
 // partitions leave replicas 0 and 2 changing to view 1 and replica 3 changing to view 2; the
 // view-change timer (liveness rule 2) counts only VIEW-CHANGEs for exactly the current view, so
-// neither group reaches 2f+1 and PBFT stalls forever. Counting VIEW-CHANGEs for views >= the
-// current one fixes it (owner: src/consensus/pbft/view-change.ts). `todo` until then.
-test('regression seed 934: view change completes after partitions with a silent replica', { todo: 'PBFT view-change timer liveness bug (see comment)' }, async () => {
+// neither group reaches 2f+1 and PBFT stalled forever. Fixed in src/consensus/pbft/view-change.ts
+// by counting VIEW-CHANGEs for views >= the current one.
+test('regression seed 934: view change completes after partitions with a silent replica', async () => {
   const r = await runClusterSimulation({ seed: 934 });
   assert.deepEqual(r.violations, [], r.replicaStates.join('\n'));
 });

@@ -34,6 +34,7 @@ export abstract class ViewChangeLayer extends NormalCase {
       this.batchTimerArmed = false;
       this.cancelTimer('batch');
     }
+    this.batchCooling = false;
     this.log.clear();
     this.proposalQueue.length = 0;
     this.proposed.clear();
@@ -67,8 +68,12 @@ export abstract class ViewChangeLayer extends NormalCase {
    */
   private checkViewChangeTimer(): void {
     if (!this.inViewChange || this.vcTimerArmed) return;
+    // Count replicas that want this view OR A LATER ONE: only the latest VIEW-CHANGE per sender is
+    // kept, so replicas that already moved past this view must still count, or two groups waiting
+    // for different views never reach 2f+1 and nobody's timer ever starts (found by the cluster
+    // simulator, seed 934: silent replica + partitions).
     let count = 0;
-    for (const vc of this.latestViewChange.values()) if (vc.newView === this.view) count++;
+    for (const vc of this.latestViewChange.values()) if (vc.newView >= this.view) count++;
     if (count < quorum(this.config)) return;
     const timeout = Math.min(this.config.requestTimeoutMs * 2 ** Math.min(this.backoff, 30), this.config.maxViewChangeTimeoutMs);
     this.backoff++;
