@@ -60,6 +60,9 @@ function parseSeconds(name: string): (s: string) => number {
  * @returns the run (also written to the output folder)
  */
 export async function runBenchCommand(o: BenchCliOptions): Promise<BenchRun> {
+  if (o.consensus.includes('bftsmart') && !o.bftsmartHome) {
+    throw new Error('--consensus bftsmart needs --bftsmart-home DIR (your BFT-SMaRt build: jar, lib/, config/) or BFTSMART_HOME; see docs/bftsmart.md');
+  }
   let modes = o.modes;
   if (o.byzantineBadSharesRate !== undefined && !modes.includes('cart-all-byzantine')) {
     log(`note: --byzantine-bad-shares-rate ${o.byzantineBadSharesRate} adds the mode cart-all-byzantine`);
