@@ -235,3 +235,24 @@ test('LocalPbftClient: sends to peers then home, completes on the home reply, re
   await assert.rejects(c.invoke(new Uint8Array([4])), LocalPbftClientError);
   assert.equal(pending(), 0, 'no timers left');
 });
+
+test('batchMinIntervalMs: after a partial batch the primary holds requests until the interval or a full batch', () => {
+  const auth = new CountingAuth(0);
+  const app = new HashChainApp(() => {});
+  const rep = new PbftReplica(0, simConfig(1, { batchMinIntervalMs: 10, batchMaxSize: 3 }), app, auth);
+  rep.start();
+  const ppBatches = (out: readonly ReplicaOutput[]) => sends(out, 'pre-prepare').map((o) => (decodeMessage((o as { bytes: Uint8Array }).bytes) as PrePrepareMsg).batch.length);
+  const first = rep.handle({ kind: 'request', bytes: enc(request('plain', 1n, 'a')) });
+  assert.deepEqual(ppBatches(first), [1], 'idle primary proposes at once');
+  assert.ok(first.some((o) => o.kind === 'set-timer' && o.timer === 'batch' && o.afterMs === 10), 'cool-down armed');
+  assert.deepEqual(ppBatches(rep.handle({ kind: 'request', bytes: enc(request('plain', 2n, 'b')) })), [], 'held while cooling');
+  assert.deepEqual(ppBatches(rep.handle({ kind: 'timer', timer: 'batch' })), [1], 'proposed when the interval ends');
+  rep.handle({ kind: 'request', bytes: enc(request('plain', 3n, 'c')) });
+  rep.handle({ kind: 'request', bytes: enc(request('plain', 4n, 'd')) });
+  assert.deepEqual(ppBatches(rep.handle({ kind: 'request', bytes: enc(request('plain', 5n, 'e')) })), [3], 'a full batch goes at once');
+  // off (0): the old rule — with nothing in flight, every request is proposed at once
+  const rep0 = new PbftReplica(0, simConfig(1, { batchMaxDelayMs: 0 }), new HashChainApp(() => {}), new CountingAuth(0));
+  rep0.start();
+  assert.deepEqual(ppBatches(rep0.handle({ kind: 'request', bytes: enc(request('plain', 1n, 'a')) })), [1]);
+  assert.deepEqual(ppBatches(rep0.handle({ kind: 'request', bytes: enc(request('plain', 2n, 'b')) })), [1]);
+});

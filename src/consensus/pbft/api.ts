@@ -70,6 +70,16 @@ export interface PbftConfig {
    */
   readonly batchMaxDelayMs: number;
   /**
+   * Min interval (ms) between two PARTIAL batches (adaptive batching): after proposing a batch
+   * that was not full, the primary holds further requests until this interval elapsed or a
+   * full batch is ready, even with nothing in flight. Under light load (requests further apart)
+   * every request is still proposed at once; under load, batches grow (fewer signatures,
+   * messages and — under CART — threshold signatures per request). Costs up to this much
+   * latency for a request arriving soon after a partial batch (a single closed-loop client
+   * pays it on every request), so 0 = off is the default. Optional for backward compatibility.
+   */
+  readonly batchMinIntervalMs?: number;
+  /**
    * Base request timeout (ms) at backups before suspecting the primary (§4.4). The view-change
    * timeout doubles for every consecutive view change without progress (exponential back-off).
    */
@@ -115,6 +125,7 @@ export function defaultPbftConfig(f: number, overrides: Partial<PbftConfig> = {}
     watermarkWindow: 256,
     batchMaxSize: 64,
     batchMaxDelayMs: 2,
+    batchMinIntervalMs: 0,
     requestTimeoutMs: 2000,
     maxViewChangeTimeoutMs: 30_000,
     statusIntervalMs: 1000,

@@ -62,7 +62,7 @@ export class ConfigError extends Error {
 }
 
 const PROTOCOL_KEYS: readonly (keyof PbftConfig)[] = [
-  'checkpointInterval', 'watermarkWindow', 'batchMaxSize', 'batchMaxDelayMs', 'requestTimeoutMs', 'maxViewChangeTimeoutMs',
+  'checkpointInterval', 'watermarkWindow', 'batchMaxSize', 'batchMaxDelayMs', 'batchMinIntervalMs', 'requestTimeoutMs', 'maxViewChangeTimeoutMs',
   'statusIntervalMs', 'maxRequestBytes', 'clientWindow', 'maxPendingRequests', 'maxSnapshotBytes',
 ];
 

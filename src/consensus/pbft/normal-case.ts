@@ -18,6 +18,8 @@ export abstract class NormalCase extends ReplicaBase {
   /** Primary: request keys already proposed in the current view and not yet executed. */
   protected readonly proposed = new Set<string>();
   protected batchTimerArmed = false;
+  /** Primary: a partial batch was proposed less than `batchMinIntervalMs` ago (timer 'batch' armed). */
+  protected batchCooling = false;
   protected requestTimerArmed = false;
   /** Consecutive view changes without progress (exponential back-off exponent). */
   protected backoff = 0;
@@ -91,20 +93,25 @@ export abstract class NormalCase extends ReplicaBase {
 
   /**
    * Propose batches while the window (h, h+L] has room: a full batch at once; a partial batch
-   * at once if nothing is in flight or `force` (batch timer expired), else arm the batch timer.
+   * at once if nothing is in flight and no partial batch was proposed in the last
+   * `batchMinIntervalMs` (adaptive batching), or if `force` (batch timer expired); else arm the
+   * batch timer (`batchMaxDelayMs` while batches are in flight, the rest of the interval while
+   * cooling down).
    */
   protected tryPropose(force: boolean): void {
     if (!this.isPrimary || !this.active) return;
+    const minInterval = this.config.batchMinIntervalMs ?? 0;
     for (;;) {
       this.compactQueue();
       if (this.proposalQueue.length === 0) break;
       if (this.nextSeq > this.h + this.L) break;
       const inFlight = this.nextSeq - 1n > this.lastExecuted;
       const full = this.proposalQueue.length >= this.config.batchMaxSize;
-      if (!full && inFlight && !force && this.config.batchMaxDelayMs > 0) {
+      const hold = (inFlight && this.config.batchMaxDelayMs > 0) || this.batchCooling;
+      if (!full && hold && !force) {
         if (!this.batchTimerArmed) {
           this.batchTimerArmed = true;
-          this.setTimer('batch', this.config.batchMaxDelayMs);
+          this.setTimer('batch', this.batchCooling ? minInterval : this.config.batchMaxDelayMs);
         }
         return;
       }
@@ -113,8 +120,15 @@ export abstract class NormalCase extends ReplicaBase {
       for (const k of keys) this.proposed.add(k);
       this.propose(this.nextSeq++, batch);
       force = false;
+      if (!full && minInterval > 0) {
+        // cool down: the next partial batch waits for the interval (or for a full batch)
+        this.batchCooling = true;
+        if (this.batchTimerArmed) this.cancelTimer('batch');
+        this.batchTimerArmed = true;
+        this.setTimer('batch', minInterval);
+      }
     }
-    if (this.batchTimerArmed) {
+    if (this.batchTimerArmed && !this.batchCooling) {
       this.batchTimerArmed = false;
       this.cancelTimer('batch');
     }
@@ -143,9 +157,10 @@ export abstract class NormalCase extends ReplicaBase {
     this.checkPrepared(seq);
   }
 
-  /** The batch timer expired: propose the partial batch. */
+  /** The batch timer expired: end of the cool-down; propose the partial batch. */
   protected onBatchTimer(): void {
     this.batchTimerArmed = false;
+    this.batchCooling = false;
     this.tryPropose(true);
   }
 

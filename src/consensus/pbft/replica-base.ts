@@ -54,6 +54,7 @@ export function validateConfig(c: PbftConfig): void {
     if (!(c[k] > 0)) bad(`${k} must be positive`);
   }
   if (!(c.batchMaxDelayMs >= 0)) bad('batchMaxDelayMs must be ≥ 0');
+  if (c.batchMinIntervalMs !== undefined && !(c.batchMinIntervalMs >= 0)) bad('batchMinIntervalMs must be ≥ 0');
   if (c.maxClients !== undefined && !(Number.isInteger(c.maxClients) && c.maxClients >= 1)) bad('maxClients must be a positive integer');
 }
 
