@@ -188,7 +188,11 @@ export class ReadOnlyCoordinator {
     if (this.o.byzantine?.wrongResults) result = corrupt(result);
     try {
       const message = this.messageFor({ clientId, requestId: req.requestId, operationDigest: digest(req.operation) }, result);
-      const s = await this.o.crypto.signShare(this.o.keyShare, this.domain, this.o.byzantine?.badShares ? corrupt(message) : message);
+      // Byzantine test switch: bad shares for a deterministic fraction of reads (by request id, as
+      // share-exchange.ts does by batch sequence), so a "10 % bad shares" run is 10 % here too
+      const byz = this.o.byzantine;
+      const bad = byz?.badShares === true && Number((req.requestId * 7919n) % 1000n) < Math.round((byz.badShareFraction ?? 1) * 1000);
+      const s = await this.o.crypto.signShare(this.o.keyShare, this.domain, bad ? corrupt(message) : message);
       if (this.closed) return;
       const signer = this.o.byzantine?.forgeShareIndex ? (this.o.index % this.o.keySet.replicas) + 1 : this.o.index;
       this.o.send(from, { type: 'read-only-share', share: { clientId, requestId: req.requestId, result, signer, signature: s.signature } });
