@@ -256,3 +256,14 @@ test('batchMinIntervalMs: after a partial batch the primary holds requests until
   assert.deepEqual(ppBatches(rep0.handle({ kind: 'request', bytes: enc(request('plain', 1n, 'a')) })), [1]);
   assert.deepEqual(ppBatches(rep0.handle({ kind: 'request', bytes: enc(request('plain', 2n, 'b')) })), [1]);
 });
+
+test('home client: its in-process request is not relayed to the primary by its home backup (the client broadcasts it)', () => {
+  const { rep } = replica(2);
+  const local = rep.handle({ kind: 'request', bytes: enc(request('home2/x', 1n, 'a')), local: true });
+  assert.equal(sends(local, 'request').length, 0);
+  assert.equal(rep.metrics().pendingRequests, 1, 'pending: request timer armed against a silent primary');
+  assert.ok(local.some((o) => o.kind === 'set-timer' && o.timer === 'request'));
+  // an ordinary client's request is relayed as before
+  const plain = rep.handle({ kind: 'request', bytes: enc(request('plain', 1n, 'b')) });
+  assert.equal(sends(plain, 'request').length, 1);
+});

@@ -178,7 +178,9 @@ export interface Authenticator {
    *   without checking the client signature (the link already authenticates that replica, and
    *   the replica could sign in the client's name anyway);
    * - only the home replica answers it, with an unsigned REPLY handed to the co-located client
-   *   in-process; other replicas send no REPLY (it could not be routed).
+   *   in-process; other replicas send no REPLY (it could not be routed);
+   * - the client sends each request (and retransmission) to every replica itself (over the
+   *   mesh, see `LocalPbftClient`), so its home replica does not relay it to the primary.
    * Requests relayed by anybody else (e.g. inside a PRE-PREPARE) are still signature-checked.
    * Must be deterministic and identical at all replicas; must not throw.
    */

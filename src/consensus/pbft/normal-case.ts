@@ -56,10 +56,12 @@ export abstract class NormalCase extends ReplicaBase {
       if (!forwarded) this.reply(m.clientId, m.requestId, seen.result);
       return;
     }
+    // A co-located (home) client sends its requests to every replica itself: no relay needed.
+    const fromHomeClient = !forwarded && from === this.id;
     const known = this.pending.get(key);
     if (known) {
       // Retransmission: only trust it if it is the very same request (same payload and sig).
-      if (!forwarded && !this.isPrimary && this.active && bytesEqual(known.payload, m.payload)) {
+      if (!forwarded && !fromHomeClient && !this.isPrimary && this.active && bytesEqual(known.payload, m.payload)) {
         this.send(primaryOf(this.view, this.config.n), known);
       }
       return;
@@ -71,7 +73,7 @@ export abstract class NormalCase extends ReplicaBase {
     if (this.isPrimary) {
       this.proposalQueue.push(key);
       this.tryPropose(false);
-    } else if (!forwarded) {
+    } else if (!forwarded && !fromHomeClient) {
       this.send(primaryOf(this.view, this.config.n), m);
     }
     this.armRequestTimer();
