@@ -3,8 +3,10 @@
  * file it names): replica client endpoints + group public keys. No secrets are read.
  */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { resolve as resolvePath } from 'node:path';
 import { connect, type CartClient, type CartClientOptions, type SignatureVerifier } from '../client/index.ts';
-import { loadPublicKeyFile, loadThresholdBls } from '../crypto/index.ts';
+import { loadPublicKeyFile, loadThresholdBls, type PublicKeySet } from '../crypto/index.ts';
 import { loadClusterConfig, relativeTo } from './config.ts';
 
 let fast: Promise<SignatureVerifier> | undefined;
@@ -53,6 +55,35 @@ export function cachedVerifier(inner: SignatureVerifier, capacity = 4096): Signa
   };
 }
 
+/** Validated public key files by path and content digest (see {@link loadPublicKeysOnce}). */
+const publicKeyCache = new Map<string, Promise<PublicKeySet[]>>();
+
+/**
+ * {@link loadPublicKeyFile}, validated once per process for the same file content: validating a
+ * key set (decoding + subgroup checks + Feldman consistency, pure JS) costs ~0.1 s, which
+ * dominated start-up when a process opens many clients (50 bench clients: ~5 s of CPU). The
+ * file is re-read every call, so a changed file is validated afresh; failures are not cached.
+ * @throws KeyFileError as loadPublicKeyFile
+ */
+export async function loadPublicKeysOnce(path: string): Promise<PublicKeySet[]> {
+  const full = resolvePath(path);
+  let digest: string;
+  try {
+    digest = createHash('sha256').update(await readFile(full)).digest('hex');
+  } catch {
+    return loadPublicKeyFile(full); // reports the read error in its own terms
+  }
+  const key = `${full}\0${digest}`;
+  let p = publicKeyCache.get(key);
+  if (!p) {
+    p = loadPublicKeyFile(full);
+    publicKeyCache.set(key, p);
+    p.catch(() => publicKeyCache.delete(key));
+    if (publicKeyCache.size > 64) publicKeyCache.delete(publicKeyCache.keys().next().value as string);
+  }
+  return p;
+}
+
 /**
  * Open a client to the cluster described by `clusterFile`.
  * @param overrides any {@link CartClientOptions} except the replicas and key sets
@@ -60,7 +91,7 @@ export function cachedVerifier(inner: SignatureVerifier, capacity = 4096): Signa
  */
 export async function connectToCluster(clusterFile: string, overrides: Omit<CartClientOptions, 'replicas' | 'publicKeySets' | 'groupPublicKey'> = {}): Promise<CartClient> {
   const cluster = await loadClusterConfig(clusterFile);
-  const publicKeySets = await loadPublicKeyFile(relativeTo(clusterFile, cluster.publicKeyFile));
+  const publicKeySets = await loadPublicKeysOnce(relativeTo(clusterFile, cluster.publicKeyFile));
   const verifier = overrides.verifier ?? (await nodeSignatureVerifier());
   return connect({ ...overrides, verifier, replicas: cluster.replicas.map((r) => ({ host: r.host, port: r.clientPort })), publicKeySets });
 }
