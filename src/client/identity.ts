@@ -35,7 +35,11 @@ export function createClientIdentity(secretKey?: Uint8Array): ClientIdentity {
   } as ClientIdentity;
 }
 
-/** The Ed25519 signature a client puts on a request (see `requestSigningBytes`). */
-export function signRequest(identity: ClientIdentity, requestId: bigint, readOnly: boolean, operation: Uint8Array): Uint8Array {
-  return identity.sign(requestSigningBytes(identity.clientId, requestId, readOnly, operation));
+/**
+ * The Ed25519 signature (64 bytes) a client puts on a request, over
+ * `requestSigningBytes(clientId, requestId, readOnly, operation, fresh)` (src/wire/digest.ts).
+ * @param fresh the request's freshness sequence (docs/protocol.md §"Freshness"); default 0
+ */
+export function signRequest(identity: ClientIdentity, requestId: bigint, readOnly: boolean, operation: Uint8Array, fresh = 0n): Uint8Array {
+  return identity.sign(requestSigningBytes(identity.clientId, requestId, readOnly, operation, fresh));
 }

@@ -5,7 +5,7 @@
  */
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
 import type { CartRequest } from '../wire/codec.ts';
-import { clientIdOf, requestSigningBytes, toHex } from '../wire/digest.ts';
+import { clientIdOf, signedRequestBytes, toHex } from '../wire/digest.ts';
 
 /** DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410 §4) before the 32 raw key bytes. */
 const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -41,13 +41,13 @@ export class RequestVerifier {
 
   /**
    * True iff `req.signature` is a valid Ed25519 signature by `req.clientPublicKey` over
-   * `requestSigningBytes(clientId, requestId, readOnly, operation)`. Never throws.
+   * `signedRequestBytes(clientId, req)` (all signed fields, incl. `fresh`). Never throws.
    */
   verify(req: CartRequest, clientId: Uint8Array = this.clientId(req)): boolean {
     const key = this.key(req.clientPublicKey);
     if (!key) return false;
     try {
-      const bytes = requestSigningBytes(clientId, req.requestId, req.readOnly, req.operation);
+      const bytes = signedRequestBytes(clientId, req);
       if (this.maxCachedVerdicts <= 0) return verify(null, bytes, key, req.signature);
       const sigHex = toHex(req.signature);
       const digest = createHash('sha256').update(req.clientPublicKey).update(bytes).digest('hex');

@@ -54,6 +54,10 @@ export const CART_DESCRIPTOR = {
                 "signature": {
                   "type": "bytes",
                   "id": 5
+                },
+                "fresh": {
+                  "type": "uint64",
+                  "id": 6
                 }
               }
             },
@@ -140,7 +144,10 @@ export const CART_DESCRIPTOR = {
                 "STALE_REQUEST": 5,
                 "OVERLOADED": 6,
                 "UNAVAILABLE": 7,
-                "READ_ONLY_FAILED": 8
+                "READ_ONLY_FAILED": 8,
+                "STALE_FRESHNESS": 9,
+                "BUSY": 10,
+                "RESULT_UNAVAILABLE": 11
               }
             },
             "Error": {
@@ -160,6 +167,10 @@ export const CART_DESCRIPTOR = {
                 "supported_version": {
                   "type": "uint32",
                   "id": 4
+                },
+                "sequence": {
+                  "type": "uint64",
+                  "id": 5
                 }
               }
             },

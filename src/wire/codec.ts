@@ -139,6 +139,7 @@ export function encodeClientFrame(req: CartRequest, version = PROTOCOL_VERSION):
       operation: req.operation,
       read_only: req.readOnly,
       signature: req.signature,
+      fresh: u64Out(req.fresh ?? 0n, 'fresh'),
     },
   });
 }
@@ -158,6 +159,7 @@ export function decodeClientFrame(data: Uint8Array, limits: WireLimits = DEFAULT
       operation: bytes(r.operation),
       readOnly: r.read_only === true,
       signature: bytes(r.signature),
+      fresh: u64(r.fresh, 'fresh'),
     };
     checkLen('client_public_key', req.clientPublicKey, ED25519_PUBLIC_KEY_BYTES);
     checkLen('signature', req.signature, ED25519_SIGNATURE_BYTES);
@@ -198,6 +200,7 @@ export function encodeReplicaFrame(msg: ReplicaMessage, version = PROTOCOL_VERSI
       code: e.code,
       message: e.message,
       supported_version: u32Out(e.supportedVersion, 'supported_version'),
+      sequence: u64Out(e.sequence ?? 0n, 'sequence'),
     },
   });
 }
@@ -251,6 +254,7 @@ export function decodeReplicaFrame(data: Uint8Array, limits: WireLimits = DEFAUL
           code: (known.includes(code) ? code : ErrorCode.UNSPECIFIED) as ErrorCodeValue,
           message,
           supportedVersion: num(e.supported_version),
+          sequence: u64(e.sequence, 'sequence'),
         },
       };
     }

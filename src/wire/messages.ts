@@ -54,6 +54,12 @@ export interface CartRequest {
   readonly readOnly: boolean;
   /** 64-byte Ed25519 signature over `requestSigningBytes` (see `digest.ts`). */
   readonly signature: Uint8Array;
+  /**
+   * Freshness sequence (uint64, signed): a protocol sequence number the client saw recently.
+   * Decoders always set it (0n when absent on the wire); omitted when encoding means 0n.
+   * See docs/protocol.md §"Freshness".
+   */
+  readonly fresh?: bigint;
 }
 
 /** A threshold-signed reply (`cart.v1.Reply`). */
@@ -89,6 +95,9 @@ export const ErrorCode = Object.freeze({
   OVERLOADED: 6,
   UNAVAILABLE: 7,
   READ_ONLY_FAILED: 8,
+  STALE_FRESHNESS: 9,
+  BUSY: 10,
+  RESULT_UNAVAILABLE: 11,
 } as const);
 /** Numeric value of an {@link ErrorCode}. */
 export type ErrorCodeValue = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -100,6 +109,11 @@ export interface CartErrorNotice {
   readonly code: ErrorCodeValue;
   readonly message: string;
   readonly supportedVersion: number;
+  /**
+   * The replica's last executed sequence number: an unauthenticated freshness hint (a client
+   * re-signs a STALE_FRESHNESS request with it). Decoders always set it (0n when absent).
+   */
+  readonly sequence?: bigint;
 }
 
 /** A frame a replica sends to a client. */
