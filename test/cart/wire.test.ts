@@ -16,7 +16,7 @@ import {
   type CartRequest,
 } from '../../src/wire/codec.ts';
 import { InvalidFieldError, MalformedFrameError, TooLargeError, UnsupportedVersionError, WireError } from '../../src/wire/errors.ts';
-import { batchRootMessage, clientIdOf, digest, replyDigest, requestSigningBytes } from '../../src/wire/digest.ts';
+import { batchRootMessage, clientIdOf, digest, replyDigest, requestSigningBytes, signedRequestBytes } from '../../src/wire/digest.ts';
 
 const bytes = (n: number, fill = 1) => new Uint8Array(n).fill(fill);
 const request: CartRequest = {
@@ -25,6 +25,7 @@ const request: CartRequest = {
   operation: Uint8Array.of(1, 2, 3),
   readOnly: true,
   signature: bytes(64, 9),
+  fresh: (1n << 64n) - 2n,
 };
 const reply: CartReply = {
   requestId: 42n,
@@ -51,8 +52,14 @@ const plain = (v: unknown): unknown =>
 test('client, replica and peer frames round-trip', () => {
   assert.deepEqual(plain(decodeClientFrame(encodeClientFrame(request))), plain(request));
   assert.deepEqual(plain(decodeReplicaFrame(encodeReplicaFrame({ type: 'reply', reply }))), plain({ type: 'reply', reply }));
-  const error = { requestId: 5n, code: ErrorCode.STALE_REQUEST, message: 'stale', supportedVersion: 1 };
+  const error = { requestId: 5n, code: ErrorCode.STALE_FRESHNESS, message: 'stale', supportedVersion: 1, sequence: 123_456n };
   assert.deepEqual(decodeReplicaFrame(encodeReplicaFrame({ type: 'error', error })), { type: 'error', error });
+  // absent optional fields decode as 0
+  const { fresh: _f, ...noFresh } = request;
+  assert.equal(decodeClientFrame(encodeClientFrame(noFresh)).fresh, 0n);
+  const e2 = decodeReplicaFrame(encodeReplicaFrame({ type: 'error', error: { requestId: 1n, code: ErrorCode.BUSY, message: '', supportedVersion: 1 } }));
+  assert.equal(e2.type === 'error' && e2.error.sequence, 0n);
+  assert.throws(() => encodeClientFrame({ ...request, fresh: 1n << 64n }), InvalidFieldError);
   const share = { keySet: 'ordered', sequence: 77n, root: bytes(32, 5), leafCount: 9, signer: 4, signature: bytes(48, 6) };
   assert.deepEqual(plain(decodePeerFrame(encodePeerFrame({ type: 'share', share }))), plain({ type: 'share', share }));
   assert.deepEqual(decodePeerFrame(encodePeerFrame({ type: 'share-request', keySet: 'ordered', sequence: 3n })), { type: 'share-request', keySet: 'ordered', sequence: 3n });
@@ -122,5 +129,14 @@ test('what is signed binds every field', () => {
   assert.notEqual(
     Buffer.from(requestSigningBytes(base.clientId, 1n, false, Uint8Array.of(1))).toString('hex'),
     Buffer.from(requestSigningBytes(base.clientId, 1n, true, Uint8Array.of(1))).toString('hex'),
+  );
+  // the freshness sequence is signed, and signedRequestBytes is the same builder
+  assert.notEqual(
+    Buffer.from(requestSigningBytes(base.clientId, 1n, false, Uint8Array.of(1), 0n)).toString('hex'),
+    Buffer.from(requestSigningBytes(base.clientId, 1n, false, Uint8Array.of(1), 1n)).toString('hex'),
+  );
+  assert.deepEqual(
+    signedRequestBytes(base.clientId, { requestId: 1n, readOnly: false, operation: Uint8Array.of(1), fresh: 7n }),
+    requestSigningBytes(base.clientId, 1n, false, Uint8Array.of(1), 7n),
   );
 });
