@@ -4,7 +4,8 @@
  * hosts and start there with `cart replica --config`).
  */
 import type { Command } from 'commander';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
 import { generateDeployment } from '../deploy/generate.ts';
 import { launchLocalDeployment } from '../deploy/launch.ts';
 import { CONSENSUS_PROTOCOLS, type ConsensusProtocol } from '../deploy/config.ts';
@@ -33,11 +34,12 @@ export function register(program: Command): void {
     .option('--app <name>', 'replicated application: kv | counter', 'kv')
     .option('--host <host>', 'host/IP every replica binds to', '127.0.0.1')
     .option('--init', 'only write the deployment files, do not start replicas')
-    .option('--force', 'overwrite existing key files in --dir')
+    .option('--force', 'generate a new deployment (new keys) even if --dir already holds one')
     .option('--log-level <level>', "replicas' log level (logs go to <dir>/logs/)", 'info')
     .addHelpText('after', `
 Examples:
   cart cluster                                 # 4 replicas, built-in PBFT, KV store, in ./cart-cluster
+                                               # (run again: restarts the same deployment; --force: new one)
   cart cluster --consensus etcd                # CART over a local 3-member etcd cluster
   cart cluster --consensus bftsmart --bftsmart-home ~/bft-smart
   cart cluster --init --host 10.0.0.5 -d prod  # files only; edit hosts in cluster.json, copy replica-<i>.* to host i
@@ -52,7 +54,17 @@ Then, in another terminal:
         process.stdout.write(`wrote ${d.clusterFile} (public), ${d.publicKeyFile} (public) and ${d.replicaFiles.length} secret replica files (mode 0600)\n`);
         return;
       }
-      const running = await launchLocalDeployment({ ...common, dir, logLevel: o.logLevel, progress: (m) => process.stderr.write(m + '\n') });
+      const reuse = !o.force && existsSync(join(dir, 'cluster.json'));
+      if (reuse) process.stderr.write(`reusing the deployment in ${dir} (its keys, ports and protocol; --force deals new keys)\n`);
+      const running = await launchLocalDeployment({
+        ...common,
+        dir,
+        reuse,
+        logLevel: o.logLevel,
+        progress: (m) => process.stderr.write(m + '\n'),
+        onUnexpectedExit: (i, code, signal, logFile) =>
+          process.stderr.write(`replica ${i} exited unexpectedly (code ${code}, signal ${signal}); see ${logFile}\n`),
+      });
       process.stdout.write(`CART cluster running (${o.consensus}, n = ${running.deployment.replicaFiles.length}, f = ${o.faults}, app ${o.app})\n`);
       for (const r of running.deployment.cluster.replicas) {
         process.stdout.write(`  replica ${r.index}: clients ${r.host}:${r.clientPort}  metrics http://${r.host}:${r.metricsPort}/metrics  status http://${r.host}:${r.metricsPort}/status\n`);

@@ -55,6 +55,7 @@ Examples:
       const r = decodeKvResult(bytes);
       process.stdout.write(show(r) + '\n');
       if (r.type === 'error') process.exitCode = 2;
+      else if (r.type === 'notFound') process.exitCode = 1;
     } finally {
       await client.close();
     }
@@ -68,7 +69,7 @@ Examples:
     run({ type: 'update', table: table(), key, values: kvRecordFromStrings(fieldsOf(pairs)) }));
   kv.command('delete <key>').description('delete a record').action((key: string) => run({ type: 'delete', table: table(), key }));
   kv.command('scan <startKey> <count>').description('read up to <count> records in key order from <startKey>').action((startKey: string, count: string) =>
-    run({ type: 'scan', table: table(), startKey, count: parseIntArg('count', 1, 10_000)(count) }, true));
+    run({ type: 'scan', table: table(), startKey, count: parseIntArg('count', 1, 1000)(count) }, true));
   kv.command('rmw <key> <field=value...>').description('read-modify-write: returns the old record, writes the fields').action((key: string, pairs: string[]) =>
     run({ type: 'readModifyWrite', table: table(), key, values: kvRecordFromStrings(fieldsOf(pairs)) }));
 }

@@ -12,7 +12,7 @@
  *
  * Replica indices are 1..n (the BLS signer index); network ids are index-1.
  */
-import { readFile, writeFile, chmod } from 'node:fs/promises';
+import { readFile, writeFile, chmod, stat } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 
 /** Current config format version. */
@@ -120,6 +120,12 @@ export function parseClusterConfig(json: unknown): ClusterConfig {
       publicKey: str(r['publicKey'], `replicas[${i}].publicKey`),
     };
   });
+  const keys = new Set(replicas.map((r) => r.publicKey));
+  if (keys.size !== replicas.length) throw new DeployConfigError('replicas must have distinct publicKey values');
+  const endpoints = new Set(replicas.flatMap((r) => [`${r.host}:${r.clientPort}`, `${r.host}:${r.peerPort}`].filter((e) => !e.endsWith(':0'))));
+  if (endpoints.size !== replicas.flatMap((r) => [r.clientPort, r.peerPort].filter((p) => p !== 0)).length) {
+    throw new DeployConfigError('replica client/peer endpoints (host:port) must all be distinct');
+  }
   const c = json['consensus'];
   if (!isObj(c)) throw new DeployConfigError('consensus must be an object');
   const protocol = c['protocol'];
@@ -150,11 +156,16 @@ export function parseClusterConfig(json: unknown): ClusterConfig {
   for (const k of Object.keys(t)) {
     if (!['batchSignatures', 'tentative', 'readOnly', 'cryptoWorkers'].includes(k)) throw new DeployConfigError(`unknown tuning key '${k}'`);
   }
+  for (const k of ['batchSignatures', 'tentative', 'readOnly']) {
+    if (t[k] !== undefined && typeof t[k] !== 'boolean') throw new DeployConfigError(`tuning.${k} must be true or false`);
+  }
+  const w = t['cryptoWorkers'];
+  if (w !== undefined && (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 64)) throw new DeployConfigError('tuning.cryptoWorkers must be an integer 0..64');
   const tuning: CartTuningConfig = {
     ...(typeof t['batchSignatures'] === 'boolean' ? { batchSignatures: t['batchSignatures'] } : {}),
     ...(typeof t['tentative'] === 'boolean' ? { tentative: t['tentative'] } : {}),
     ...(typeof t['readOnly'] === 'boolean' ? { readOnly: t['readOnly'] } : {}),
-    ...(typeof t['cryptoWorkers'] === 'number' && Number.isInteger(t['cryptoWorkers']) && t['cryptoWorkers'] >= 0 ? { cryptoWorkers: t['cryptoWorkers'] } : {}),
+    ...(typeof w === 'number' ? { cryptoWorkers: w } : {}),
   };
   return {
     version: DEPLOY_CONFIG_VERSION,
@@ -223,6 +234,13 @@ export async function loadClusterConfig(path: string): Promise<ClusterConfig> {
  * @throws {DeployConfigError}
  */
 export async function loadReplicaConfig(path: string): Promise<{ secret: ReplicaSecretConfig; cluster: ClusterConfig; clusterPath: string }> {
+  // the file holds the identity private key: refuse it if group/others can read it (like ssh)
+  const st = await stat(path).catch((e: Error) => {
+    throw new DeployConfigError(`cannot read ${path}: ${e.message}`);
+  });
+  if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
+    throw new DeployConfigError(`${path} holds a private key but is accessible by group/others (mode ${(st.mode & 0o777).toString(8)}); run: chmod 600 ${path}`);
+  }
   let secret: ReplicaSecretConfig;
   try {
     secret = parseReplicaSecretConfig(await readJson(path));

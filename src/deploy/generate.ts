@@ -9,12 +9,16 @@ import { join } from 'node:path';
 import { writeKeyFiles } from '../crypto/index.ts';
 import { PUBLIC_FILE_NAME } from '../crypto/keyfile.ts';
 import { generateIdentityKeyPair } from '../net/index.ts';
+import { APPLICATION_NAMES } from '../apps/index.ts';
 import { findFreePorts } from '../consensus/pbft/config.ts';
 import {
   DEPLOY_CONFIG_VERSION,
   DeployConfigError,
   deployFiles,
   writeJson,
+  loadClusterConfig,
+  loadReplicaConfig,
+  relativeTo,
   type ClusterConfig,
   type ConsensusProtocol,
   type ConsensusSection,
@@ -63,6 +67,9 @@ export async function generateDeployment(o: GenerateOptions): Promise<Deployment
   const n = 3 * f + 1;
   const host = o.host ?? '127.0.0.1';
   const protocol = o.protocol ?? 'pbft';
+  if (!(APPLICATION_NAMES as readonly string[]).includes(o.application ?? 'kv')) {
+    throw new DeployConfigError(`unknown application '${o.application}' (one of ${APPLICATION_NAMES.join(', ')})`);
+  }
   await mkdir(o.dir, { recursive: true, mode: 0o700 });
   const keys = await writeKeyFiles(o.dir, n, f, { overwrite: o.overwrite ?? false });
   const ids = Array.from({ length: n }, () => generateIdentityKeyPair());
@@ -111,4 +118,16 @@ export async function generateDeployment(o: GenerateOptions): Promise<Deployment
     replicaFiles.push(file);
   }
   return { dir: o.dir, clusterFile, replicaFiles, publicKeyFile: keys.publicFile, cluster };
+}
+
+/**
+ * Read an existing deployment folder written by {@link generateDeployment} (to start it again).
+ * @throws {DeployConfigError} if `cluster.json` or a replica file is missing or invalid
+ */
+export async function loadDeployment(dir: string): Promise<Deployment> {
+  const clusterFile = deployFiles.cluster(dir);
+  const cluster = await loadClusterConfig(clusterFile);
+  const replicaFiles = cluster.replicas.map((r) => deployFiles.replica(dir, r.index));
+  for (const f of replicaFiles) await loadReplicaConfig(f);
+  return { dir, clusterFile, replicaFiles, publicKeyFile: relativeTo(clusterFile, cluster.publicKeyFile), cluster };
 }

@@ -6,7 +6,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateDeployment, type Deployment, type GenerateOptions } from './generate.ts';
+import { generateDeployment, loadDeployment, type Deployment, type GenerateOptions } from './generate.ts';
+import { readFile } from 'node:fs/promises';
 import { startLocalCluster, type ByzantineFlag, type LocalCluster } from './local-cluster.ts';
 import type { ConsensusProtocol } from './config.ts';
 
@@ -19,6 +20,9 @@ export interface LaunchOptions extends Omit<GenerateOptions, 'dir' | 'etcdEndpoi
   readonly logLevel?: string;
   readonly readyTimeoutMs?: number;
   readonly onEvent?: (index: number, event: Record<string, unknown>) => void;
+  readonly onUnexpectedExit?: (index: number, code: number | null, signal: NodeJS.Signals | null, logFile: string) => void;
+  /** Start from the deployment files already in `dir` instead of generating new ones. */
+  readonly reuse?: boolean;
   /** Progress messages (e.g. to stderr). */
   readonly progress?: (message: string) => void;
 }
@@ -57,20 +61,39 @@ export async function launchLocalDeployment(o: LaunchOptions = {}): Promise<Loca
       etcd = e;
       etcdEndpoints = e.endpoints;
     }
-    const deployment = await generateDeployment({ ...o, dir, ...(etcdEndpoints ? { etcdEndpoints } : {}), overwrite: o.overwrite ?? ownDir });
-    if (o.protocol === 'bftsmart') {
-      const { prepareBftSmartDeployment } = await import('./bftsmart.ts');
-      await prepareBftSmartDeployment(deployment);
+    // A replica can lose the race for a port picked as free (other processes on this machine):
+    // regenerate the ports and try once more. The failing replica's log tail goes into the error,
+    // since a temp folder is removed on failure.
+    let deployment: Deployment;
+    let cluster: LocalCluster;
+    for (let attempt = 1; ; attempt++) {
+      deployment = o.reuse
+        ? await loadDeployment(dir)
+        : await generateDeployment({ ...o, dir, ...(etcdEndpoints ? { etcdEndpoints } : {}), overwrite: o.overwrite ?? ownDir });
+      if (o.protocol === 'bftsmart' && !o.reuse) {
+        const { prepareBftSmartDeployment } = await import('./bftsmart.ts');
+        await prepareBftSmartDeployment(deployment);
+      }
+      const n = deployment.replicaFiles.length;
+      progress(`starting ${n} CART replicas (${deployment.cluster.consensus.protocol}, f = ${deployment.cluster.f}) ...`);
+      try {
+        cluster = await startLocalCluster({
+          deployment,
+          ...(o.byzantine ? { byzantine: o.byzantine } : {}),
+          ...(o.logLevel ? { logLevel: o.logLevel } : {}),
+          readyTimeoutMs: o.readyTimeoutMs ?? (o.protocol === 'bftsmart' ? 180_000 : 60_000),
+          ...(o.onEvent ? { onEvent: o.onEvent } : {}),
+          ...(o.onUnexpectedExit ? { onUnexpectedExit: o.onUnexpectedExit } : {}),
+        });
+        break;
+      } catch (e) {
+        const m = /log: (\S+)$/.exec((e as Error).message);
+        const tail = m ? await readFile(m[1]!, 'utf8').then((t) => t.trim().split('\n').slice(-5).join('\n'), () => '') : '';
+        const err = new Error(`${(e as Error).message}${tail ? `\nlast log lines:\n${tail}` : ''}`);
+        if (attempt >= 2 || o.reuse || !(ownDir || o.overwrite)) throw err;
+        progress(`start failed (${(e as Error).message.split('\n')[0]}); retrying once with fresh ports ...`);
+      }
     }
-    const n = deployment.replicaFiles.length;
-    progress(`starting ${n} CART replicas (${deployment.cluster.consensus.protocol}, f = ${deployment.cluster.f}) ...`);
-    const cluster = await startLocalCluster({
-      deployment,
-      ...(o.byzantine ? { byzantine: o.byzantine } : {}),
-      ...(o.logLevel ? { logLevel: o.logLevel } : {}),
-      readyTimeoutMs: o.readyTimeoutMs ?? (o.protocol === 'bftsmart' ? 180_000 : 60_000),
-      ...(o.onEvent ? { onEvent: o.onEvent } : {}),
-    });
     cleanups.push(() => cluster.close());
     let closed = false;
     return {

@@ -30,6 +30,8 @@ export interface LocalClusterOptions {
   readonly logLevel?: string;
   /** Called for each JSON event line a replica prints. */
   readonly onEvent?: (index: number, event: Record<string, unknown>) => void;
+  /** Called when a ready replica exits without having been killed through this cluster. */
+  readonly onUnexpectedExit?: (index: number, code: number | null, signal: NodeJS.Signals | null, logFile: string) => void;
 }
 
 /** One replica process. */
@@ -66,6 +68,8 @@ export class LocalClusterError extends Error {
 interface Proc extends LocalReplicaProcess {
   child: ChildProcess | undefined;
   exited: Promise<void>;
+  /** Set while we kill it ourselves, so its exit is not reported as unexpected. */
+  expectExit: boolean;
 }
 
 /**
@@ -86,6 +90,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     logFile: join(logDir, `replica-${i + 1}.log`),
     child: undefined,
     exited: Promise.resolve(),
+    expectExit: false,
     pid() {
       return this.child?.exitCode === null ? this.child.pid : undefined;
     },
@@ -113,9 +118,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       const timer = setTimeout(() => {
         if (!ready) rej(new LocalClusterError(`replica ${p.index} not ready within ${readyTimeout} ms (log: ${p.logFile})`));
       }, readyTimeout);
+      p.expectExit = false;
       child.once('exit', (code, signal) => {
         clearTimeout(timer);
         if (!ready) rej(new LocalClusterError(`replica ${p.index} exited during start (code ${code}, signal ${signal}); log: ${p.logFile}`));
+        else if (!p.expectExit && !closing) options.onUnexpectedExit?.(p.index, code, signal, p.logFile);
       });
       createInterface({ input: child.stdout! }).on('line', (line) => {
         let ev: Record<string, unknown>;
@@ -145,6 +152,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const killOne = async (p: Proc, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> => {
     const c = p.child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    if (signal !== 'SIGSTOP' && signal !== 'SIGCONT') p.expectExit = true;
     c.kill(signal);
     if (signal === 'SIGSTOP' || signal === 'SIGCONT') return;
     const grace = new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 5_000).unref());

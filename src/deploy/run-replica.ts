@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import type { AdapterEvent, ConsensusAdapter } from '../consensus/adapter.ts';
 import { createApplication } from '../apps/index.ts';
-import { createCryptoService, loadSecretKeyFile } from '../crypto/index.ts';
-import { TcpPeerNetwork } from '../net/index.ts';
+import { createCryptoService, loadPublicKeyFile, loadSecretKeyFile } from '../crypto/index.ts';
+import { createPublicKey } from 'node:crypto';
+import { TcpPeerNetwork, importIdentityPrivateKey, rawPublicKey } from '../net/index.ts';
 import { startCartReplica, type CartReplica } from '../replica/server.ts';
 import type { ByzantineOptions } from '../replica/share-exchange.ts';
 import { DeployConfigError, loadReplicaConfig, relativeTo, type ClusterConfig } from './config.ts';
@@ -85,6 +86,17 @@ async function createAdapter(cluster: ClusterConfig, clusterPath: string, index:
   }
 }
 
+/** The identity private key must belong to this replica's public key in cluster.json. */
+function checkIdentity(file: string, privateKeyB64: string, publicKeyB64: string, index: number): void {
+  let mine: string;
+  try {
+    mine = rawPublicKey(createPublicKey(importIdentityPrivateKey(privateKeyB64))).toString('base64');
+  } catch (e) {
+    throw new DeployConfigError(`${file}: identityKey is not a valid Ed25519 private key (${(e as Error).message})`);
+  }
+  if (mine !== publicKeyB64) throw new DeployConfigError(`${file}: identityKey does not belong to replica ${index}'s publicKey in cluster.json`);
+}
+
 /**
  * Start the replica described by `options.configFile`.
  * @throws {DeployConfigError} for bad or inconsistent files; the adapter's or listener's errors
@@ -92,11 +104,36 @@ async function createAdapter(cluster: ClusterConfig, clusterPath: string, index:
 export async function runReplica(options: RunReplicaOptions): Promise<RunningReplica> {
   const { secret, cluster, clusterPath } = await loadReplicaConfig(options.configFile);
   const index = secret.index;
-  const log = pino({ level: options.logLevel ?? 'info', base: { replica: index } }, pino.destination(2));
-  const keys = await loadSecretKeyFile(relativeTo(options.configFile, secret.blsSecretFile));
-  if (keys.replica !== index) throw new DeployConfigError(`${secret.blsSecretFile} belongs to replica ${keys.replica}, not ${index}`);
+  // the CART handler adds `replica` to its own log lines; everything else logs through `log`
+  const rootLog = pino({ level: options.logLevel ?? 'info', base: undefined }, pino.destination(2));
+  const log = rootLog.child({ replica: index });
   const me = cluster.replicas[index - 1]!;
-  const application = createApplication(cluster.application);
+  checkIdentity(options.configFile, secret.identityKey, me.publicKey, index);
+  if (cluster.consensus.protocol === 'pbft') {
+    const entry = (cluster.consensus.pbft as { replicas?: { id?: number; publicKey?: string }[] }).replicas?.find((r) => r.id === index - 1);
+    if (entry?.publicKey !== me.publicKey) throw new DeployConfigError(`${clusterPath}: consensus.pbft.replicas[${index - 1}].publicKey differs from replicas[${index - 1}].publicKey`);
+  }
+  const keys = await loadSecretKeyFile(relativeTo(options.configFile, secret.blsSecretFile));
+  if (keys.replica !== index) {
+    throw new DeployConfigError(`${options.configFile}: index ${index} but ${secret.blsSecretFile} holds the key shares of replica ${keys.replica}`);
+  }
+  // the public key file clients are given must hold the same group public keys as this replica's shares
+  const publicFile = relativeTo(clusterPath, cluster.publicKeyFile);
+  const published = await loadPublicKeyFile(publicFile).catch((e: Error) => {
+    throw new DeployConfigError(`${clusterPath}: publicKeyFile ${publicFile}: ${e.message}`);
+  });
+  for (const ks of keys.publicKeySets) {
+    const p = published.find((x) => x.name === ks.name);
+    if (!p || Buffer.compare(Buffer.from(p.groupPublicKey), Buffer.from(ks.groupPublicKey)) !== 0) {
+      throw new DeployConfigError(`${publicFile}: key set '${ks.name}' does not match the group public key in ${secret.blsSecretFile}`);
+    }
+  }
+  let application;
+  try {
+    application = createApplication(cluster.application);
+  } catch (e) {
+    throw new DeployConfigError(`${clusterPath}: application: ${(e as Error).message}`);
+  }
   const adapter = await createAdapter(cluster, clusterPath, index, secret.identityKey, log);
   let view = 0n;
   let leader: number | null = cluster.consensus.protocol === 'pbft' ? 1 : null;
@@ -121,7 +158,7 @@ export async function runReplica(options: RunReplicaOptions): Promise<RunningRep
       network,
       listen: { host: me.host, port: me.clientPort },
       crypto,
-      logger: log,
+      logger: rootLog,
       options: {
         ...(cluster.tuning.tentative !== undefined ? { tentative: cluster.tuning.tentative } : {}),
         ...(cluster.tuning.batchSignatures !== undefined ? { batchSignatures: cluster.tuning.batchSignatures } : {}),

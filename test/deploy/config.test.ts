@@ -1,0 +1,57 @@
+/**
+ * `cart replica` refuses inconsistent or unsafe deployment files before it starts anything:
+ * readable secret files, an identity key of another replica, a public key file that does not
+ * match the replica's key shares, wrongly typed tuning, unknown applications.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmod, copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateDeployment, loadDeployment } from '../../src/deploy/generate.ts';
+import { runReplica } from '../../src/deploy/run-replica.ts';
+import { DeployConfigError } from '../../src/deploy/config.ts';
+
+const isConfigError = (re: RegExp) => (e: unknown) => e instanceof DeployConfigError && re.test(e.message);
+
+test('replica start refuses unsafe or inconsistent deployment files', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'cart-cfg-'));
+  const other = await mkdtemp(join(tmpdir(), 'cart-cfg-other-'));
+  t.after(() => Promise.all([rm(dir, { recursive: true, force: true }), rm(other, { recursive: true, force: true })]));
+  const d = await generateDeployment({ dir, f: 1 });
+  const d2 = await generateDeployment({ dir: other, f: 1 });
+  const r1 = d.replicaFiles[0]!;
+  const original = await readFile(r1, 'utf8');
+
+  // readable by group/others
+  await chmod(r1, 0o644);
+  await assert.rejects(runReplica({ configFile: r1, logLevel: 'silent' }), isConfigError(/chmod 600/));
+  await chmod(r1, 0o600);
+
+  // identity key of replica 2 in replica 1's file
+  const r2 = JSON.parse(await readFile(d.replicaFiles[1]!, 'utf8')) as { identityKey: string };
+  await writeFile(r1, JSON.stringify({ ...JSON.parse(original), identityKey: r2.identityKey }), { mode: 0o600 });
+  await assert.rejects(runReplica({ configFile: r1, logLevel: 'silent' }), isConfigError(/does not belong to replica 1/));
+  await writeFile(r1, original, { mode: 0o600 });
+
+  // a public key file from another deployment (clients would get other group keys)
+  const pub = d.publicKeyFile;
+  const saved = await readFile(pub, 'utf8');
+  await copyFile(d2.publicKeyFile, pub);
+  await assert.rejects(runReplica({ configFile: r1, logLevel: 'silent' }), isConfigError(/does not match the group public key/));
+  await writeFile(pub, saved);
+
+  // tuning with a wrong type is an error, not silently the default
+  const clusterText = await readFile(d.clusterFile, 'utf8');
+  const cluster = JSON.parse(clusterText) as Record<string, unknown>;
+  await writeFile(d.clusterFile, JSON.stringify({ ...cluster, tuning: { batchSignatures: 'no' } }));
+  await assert.rejects(runReplica({ configFile: r1, logLevel: 'silent' }), isConfigError(/tuning\.batchSignatures/));
+  await writeFile(d.clusterFile, JSON.stringify({ ...cluster, application: 'nope' }));
+  await assert.rejects(runReplica({ configFile: r1, logLevel: 'silent' }), isConfigError(/application/));
+  await writeFile(d.clusterFile, clusterText);
+
+  // the untouched files load again as a deployment
+  const again = await loadDeployment(dir);
+  assert.equal(again.replicaFiles.length, 4);
+  await assert.rejects(generateDeployment({ dir: join(dir, 'x'), application: 'nope' }), isConfigError(/unknown application/));
+});
