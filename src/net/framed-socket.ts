@@ -19,8 +19,26 @@ export interface FramedSocketOptions {
   maxQueuedBytes?: number;
 }
 
-/** Why a framed socket closed. */
-export type CloseReason = 'local' | 'remote' | 'error' | 'oversize-frame';
+/**
+ * Why a framed socket closed. `oversize-frame`: a length prefix above `maxFrameBytes`. The
+ * remaining reasons are resource limits enforced by a {@link FrameServer} (see
+ * `docs/networking.md`): `first-frame-timeout` (no complete frame soon after connecting),
+ * `frame-timeout` (a started frame not completed in time), `idle-timeout` (no traffic and no
+ * pending work), `partial-budget` (largest partial frame when the server-wide budget is exceeded),
+ * `evicted` (idle connection closed to admit a new one), `garbage` (the application reported
+ * an undecodable frame).
+ */
+export type CloseReason =
+  | 'local'
+  | 'remote'
+  | 'error'
+  | 'oversize-frame'
+  | 'first-frame-timeout'
+  | 'frame-timeout'
+  | 'idle-timeout'
+  | 'partial-budget'
+  | 'evicted'
+  | 'garbage';
 
 /**
  * Events: `frame(payload: Buffer)`, `close(reason: CloseReason, error?: Error)` (exactly once).
@@ -35,6 +53,14 @@ export class FramedSocket extends EventEmitter {
   droppedQueueFull = 0;
   /** Exceptions thrown by `frame` listeners (caught so a handler bug never kills the process). */
   handlerErrors = 0;
+  /** Complete frames received. */
+  framesReceived = 0;
+  /**
+   * Called after each received chunk with the change (bytes, may be negative) of the bytes held
+   * for an incomplete frame, before the chunk's complete frames are emitted. Used by
+   * {@link FrameServer} for its server-wide partial-frame budget. Must not throw.
+   */
+  onPartialChange: ((delta: number) => void) | undefined;
 
   constructor(
     readonly socket: Socket,
@@ -54,6 +80,11 @@ export class FramedSocket extends EventEmitter {
   /** True until the socket closed (either side). */
   get isOpen(): boolean {
     return !this.closed;
+  }
+
+  /** Bytes currently held for an incomplete frame (header included). */
+  get partialBytes(): number {
+    return this.decoder.bufferedBytes;
   }
 
   /** Remote `host:port`, for logs. */
@@ -107,14 +138,19 @@ export class FramedSocket extends EventEmitter {
   private onData(chunk: Buffer): void {
     if (this.closed) return;
     let frames: Buffer[];
+    const before = this.decoder.bufferedBytes;
     try {
       frames = this.decoder.push(chunk);
     } catch (err) {
+      if (before !== 0) this.onPartialChange?.(-before);
       this.destroy('oversize-frame', err as Error);
       return;
     }
+    const after = this.decoder.bufferedBytes;
+    if (after !== before) this.onPartialChange?.(after - before);
     for (const f of frames) {
       if (this.closed) return;
+      this.framesReceived++;
       try {
         this.emit('frame', f);
       } catch {

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
-import { FrameServer, FrameConnection, type ServerConnection } from '../../src/net/index.ts';
+import { FrameServer, FrameConnection, type FrameServerOptions, type ServerConnection } from '../../src/net/index.ts';
 import { waitFor } from './helpers.ts';
 
 /** An echo server on a free port. */
-async function echoServer(opts: { maxFrameBytes?: number; maxConnections?: number; port?: number } = {}): Promise<FrameServer> {
+async function echoServer(opts: FrameServerOptions = {}): Promise<FrameServer> {
   const server = new FrameServer({ port: 0, ...opts });
   server.on('frame', (c: ServerConnection, p: Buffer) => c.send(p));
   await server.listen();
@@ -56,8 +56,9 @@ test('a hostile length prefix closes the connection, is counted, and the server 
   await waitFor(() => echoed === 'still here', 'echo after attack');
 });
 
-test('connections beyond maxConnections are refused and counted', async (t) => {
-  const server = await echoServer({ maxConnections: 1 });
+test('connections beyond maxConnections are refused and counted when none is idle', async (t) => {
+  // every connection has pending work, so none may be evicted
+  const server = await echoServer({ maxConnections: 1, hasPendingWork: () => true });
   const a = new FrameConnection({ host: '127.0.0.1', port: server.port, reconnect: false });
   const b = new FrameConnection({ host: '127.0.0.1', port: server.port, reconnect: false });
   t.after(async () => {
