@@ -82,7 +82,7 @@ export class FramedSocket extends EventEmitter {
     return !this.closed;
   }
 
-  /** Bytes currently held for an incomplete frame (header included). */
+  /** Bytes currently held for an incomplete frame (a partial header, or the payload bytes received so far). */
   get partialBytes(): number {
     return this.decoder.bufferedBytes;
   }
