@@ -33,6 +33,11 @@ export const MSG_FINISH = 3;
 export const MSG_DATA = 4;
 /** Authenticated keep-alive: a DATA-shaped frame with an empty payload, never delivered. */
 export const MSG_HEARTBEAT = 5;
+/**
+ * Authenticated DATA frame carrying several messages (all sent to one peer in one tick): the
+ * payload is a sequence of [u32 big-endian length][message] entries; one MAC covers them all.
+ */
+export const MSG_DATA_MULTI = 6;
 const NONCE = 32;
 const KEY = 32;
 const SIG = 64;
@@ -135,7 +140,12 @@ function mac(key: Buffer, type: number, counter: bigint, payload: Uint8Array): B
 }
 
 /** Encode an authenticated DATA (or HEARTBEAT) frame; the MAC covers type, counter, payload. */
-export function sealData(key: Buffer, counter: bigint, payload: Uint8Array, type: typeof MSG_DATA | typeof MSG_HEARTBEAT = MSG_DATA): Buffer {
+export function sealData(
+  key: Buffer,
+  counter: bigint,
+  payload: Uint8Array,
+  type: typeof MSG_DATA | typeof MSG_HEARTBEAT | typeof MSG_DATA_MULTI = MSG_DATA,
+): Buffer {
   const b = Buffer.allocUnsafe(DATA_HEADER_BYTES + payload.length);
   b[0] = type;
   b.writeBigUInt64BE(counter, 1);
@@ -144,17 +154,51 @@ export function sealData(key: Buffer, counter: bigint, payload: Uint8Array, type
   return b;
 }
 
+/**
+ * Payload of a {@link MSG_DATA_MULTI} frame: each message as [u32 BE length][bytes].
+ * @throws {RangeError} if there are no messages
+ */
+export function encodeMulti(messages: readonly Uint8Array[]): Buffer {
+  if (messages.length === 0) throw new RangeError('no messages');
+  let total = 0;
+  for (const m of messages) total += 4 + m.length;
+  const b = Buffer.allocUnsafe(total);
+  let o = 0;
+  for (const m of messages) {
+    b.writeUInt32BE(m.length, o);
+    b.set(m, o + 4);
+    o += 4 + m.length;
+  }
+  return b;
+}
+
+/** Splits a {@link MSG_DATA_MULTI} payload; `undefined` if malformed (truncated entry, or empty). */
+export function decodeMulti(payload: Buffer): Buffer[] | undefined {
+  const out: Buffer[] = [];
+  let o = 0;
+  while (o < payload.length) {
+    if (payload.length - o < 4) return undefined;
+    const len = payload.readUInt32BE(o);
+    if (len > payload.length - o - 4) return undefined;
+    out.push(payload.subarray(o + 4, o + 4 + len));
+    o += 4 + len;
+  }
+  return out.length > 0 ? out : undefined;
+}
+
 /** Result of {@link openData}. */
-export type OpenResult = { ok: true; heartbeat: boolean; counter: bigint; payload: Buffer } | { ok: false; reason: 'malformed' | 'bad-mac' };
+export type OpenResult =
+  | { ok: true; heartbeat: boolean; multi: boolean; counter: bigint; payload: Buffer }
+  | { ok: false; reason: 'malformed' | 'bad-mac' };
 
 /** Check and strip the MAC of a DATA/HEARTBEAT frame (the caller checks the counter's freshness). */
 export function openData(key: Buffer, frame: Buffer): OpenResult {
   const type = frame[0];
-  if (frame.length < DATA_HEADER_BYTES || (type !== MSG_DATA && type !== MSG_HEARTBEAT)) return { ok: false, reason: 'malformed' };
+  if (frame.length < DATA_HEADER_BYTES || (type !== MSG_DATA && type !== MSG_HEARTBEAT && type !== MSG_DATA_MULTI)) return { ok: false, reason: 'malformed' };
   const counter = frame.readBigUInt64BE(1);
   const payload = frame.subarray(DATA_HEADER_BYTES);
   if (type === MSG_HEARTBEAT && payload.length !== 0) return { ok: false, reason: 'malformed' };
   const expect = mac(key, type, counter, payload);
   if (!timingSafeEqual(expect, frame.subarray(9, DATA_HEADER_BYTES))) return { ok: false, reason: 'bad-mac' };
-  return { ok: true, heartbeat: type === MSG_HEARTBEAT, counter, payload };
+  return { ok: true, heartbeat: type === MSG_HEARTBEAT, multi: type === MSG_DATA_MULTI, counter, payload };
 }

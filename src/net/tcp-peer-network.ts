@@ -17,7 +17,7 @@ import type { BackoffOptions } from './backoff.ts';
 import { NetError } from './errors.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame.ts';
 import { importIdentityPrivateKey, importIdentityPublicKey } from './keys.ts';
-import { DATA_HEADER_BYTES, MSG_DATA, MSG_FINISH, MSG_HEARTBEAT, openData, sealData, type SessionKeys } from './handshake.ts';
+import { DATA_HEADER_BYTES, MSG_DATA, MSG_DATA_MULTI, MSG_FINISH, MSG_HEARTBEAT, decodeMulti, encodeMulti, openData, sealData, type SessionKeys } from './handshake.ts';
 import { InitiatorHandshake, ResponderHandshake, type HandshakeStep } from './handshake-machine.ts';
 import {
   emptyDropCounters, silentLogger,
@@ -77,6 +77,10 @@ interface Session {
   channel: Channel;
   lastSent: number;
   lastReceived: number;
+  /** Messages sent in this tick, sealed together at the end of it (see {@link TcpPeerNetwork.send}). */
+  pending: Uint8Array[];
+  pendingBytes: number;
+  flushScheduled: boolean;
 }
 
 interface Peer {
@@ -233,11 +237,14 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
     }
     const s = p.session;
     if (s) {
-      s.sendCounter++;
-      s.lastSent = this.now();
-      if (!s.channel.send(sealData(s.keys.send, s.sendCounter, bytes))) {
-        this.drops['queue-full']++;
-        return false;
+      // Coalesce: all messages to this peer in one tick go out as one sealed frame (one MAC,
+      // one header) at the end of the tick; a frame-size overflow flushes early.
+      if (s.pending.length > 0 && s.pendingBytes + 4 + bytes.length > this.maxMessageBytes) this.flush(s);
+      s.pending.push(bytes);
+      s.pendingBytes += 4 + bytes.length;
+      if (!s.flushScheduled) {
+        s.flushScheduled = true;
+        process.nextTick(() => this.flush(s));
       }
       this.sent++;
       return true;
@@ -250,6 +257,23 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
     p.outboxBytes += bytes.length;
     this.sent++;
     return true;
+  }
+
+  /** Seal and send the messages queued for `s` (one DATA frame, or one DATA_MULTI for several). */
+  private flush(s: Session): void {
+    s.flushScheduled = false;
+    const msgs = s.pending;
+    if (msgs.length === 0) return;
+    s.pending = [];
+    s.pendingBytes = 0;
+    if (this.closed || this.peers[s.peer]?.session !== s) {
+      this.drops['queue-full'] += msgs.length; // session gone meanwhile: lost like in-flight frames
+      return;
+    }
+    s.sendCounter++;
+    s.lastSent = this.now();
+    const frame = msgs.length === 1 ? sealData(s.keys.send, s.sendCounter, msgs[0]!) : sealData(s.keys.send, s.sendCounter, encodeMulti(msgs), MSG_DATA_MULTI);
+    if (!s.channel.send(frame)) this.drops['queue-full'] += msgs.length;
   }
 
   broadcast(bytes: Uint8Array): void {
@@ -299,7 +323,7 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
     const old = p.session;
     if (old && old.channel !== channel) old.channel.close();
     const t = this.now();
-    const s: Session = { peer: p.id, keys, sendCounter: 0n, recvCounter: 0n, channel, lastSent: t, lastReceived: t };
+    const s: Session = { peer: p.id, keys, sendCounter: 0n, recvCounter: 0n, channel, lastSent: t, lastReceived: t, pending: [], pendingBytes: 0, flushScheduled: false };
     p.session = s;
     this.sessionsEstablished++;
     const queued = p.outbox;
@@ -325,7 +349,7 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
   /** A DATA frame on an established session. */
   private onData(p: Peer, s: Session, frame: Buffer): void {
     if (p.session !== s) return;
-    if (frame.length === 0 || (frame[0] !== MSG_DATA && frame[0] !== MSG_HEARTBEAT)) {
+    if (frame.length === 0 || (frame[0] !== MSG_DATA && frame[0] !== MSG_HEARTBEAT && frame[0] !== MSG_DATA_MULTI)) {
       this.drop(frame.length > 0 && frame[0]! <= MSG_FINISH ? 'unexpected' : 'malformed', { peer: p.id });
       return;
     }
@@ -340,7 +364,14 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
     }
     s.recvCounter = r.counter;
     s.lastReceived = this.now();
-    if (!r.heartbeat) this.deliver(p.id, r.payload);
+    if (r.heartbeat) return;
+    if (!r.multi) return this.deliver(p.id, r.payload);
+    const msgs = decodeMulti(r.payload);
+    if (!msgs) return this.drop('malformed', { peer: p.id, what: 'multi-message frame' });
+    for (const m of msgs) {
+      if (p.session !== s) return; // a listener closed the session
+      this.deliver(p.id, m);
+    }
   }
 
   /** Initiator side, for each (re)connect of the dialled connection. */

@@ -6,6 +6,7 @@ import {
   type EncodedKeyPair, type PeerAddress, type TcpPeerNetworkOptions,
 } from '../../src/net/index.ts';
 import { waitFor } from './helpers.ts';
+import { decodeMulti, encodeMulti } from '../../src/net/handshake.ts';
 
 interface Cluster {
   nets: TcpPeerNetwork[];
@@ -98,6 +99,8 @@ class FrameProxy {
   mode: 'forward' | 'tamper' | 'replay' | 'swap' | 'blackhole' = 'forward';
   private sockets: Socket[] = [];
   private held: Buffer | undefined;
+  /** First byte (frame type) of every frame from the dialler. */
+  readonly seen: number[] = [];
   constructor(targetPort: number) {
     this.server = createServer((down) => {
       const up = connect({ host: '127.0.0.1', port: targetPort });
@@ -111,7 +114,8 @@ class FrameProxy {
       down.on('data', (chunk: Buffer) => {
         for (const f of dec.push(chunk)) {
           if (this.mode === 'blackhole') continue;
-          if (f[0] !== 4) {
+          this.seen.push(f[0]!);
+          if (f[0] !== 4 && f[0] !== 6) {
             up.write(encodeFrame(f));
             continue;
           }
@@ -160,30 +164,70 @@ test('tampered, replayed and reordered data frames are dropped and counted; the 
   await Promise.all(c.nets.map((x) => x.start()));
   await waitFor(() => fullyConnected(c.nets), 'session via proxy');
   const got = (): string[] => c.inbox.filter((m) => m.to === 1).map((m) => m.text);
-  const send = (s: string): void => void c.nets[0]!.send(1, Buffer.from(s));
+  // one message per tick: messages sent in the same tick share one (multi-message) frame
+  const send = async (s: string): Promise<void> => {
+    c.nets[0]!.send(1, Buffer.from(s));
+    await new Promise((r) => setImmediate(r));
+  };
 
   proxy.mode = 'tamper';
-  send('t1');
-  send('t2');
+  await send('t1');
+  await send('t2');
   await waitFor(() => got().includes('t2'), 't2');
   assert.equal(c.nets[1]!.stats().dropped['bad-mac'], 1);
   assert.ok(!got().includes('t1'));
 
   proxy.mode = 'replay';
-  send('r1');
-  send('r2');
+  await send('r1');
+  await send('r2');
   await waitFor(() => got().includes('r2'), 'r2');
   assert.equal(got().filter((x) => x === 'r1').length, 1);
   assert.equal(c.nets[1]!.stats().dropped.replay, 1);
 
   proxy.mode = 'swap';
-  send('s1');
-  send('s2');
-  send('s3');
+  await send('s1');
+  await send('s2');
+  await send('s3');
   await waitFor(() => got().includes('s3'), 's3');
   assert.deepEqual(got().filter((x) => x.startsWith('s')), ['s2', 's3']);
   assert.equal(c.nets[1]!.stats().dropped.replay, 2);
   assert.deepEqual(got(), ['t2', 'r1', 'r2', 's2', 's3']);
+});
+
+test('messages to one peer in one tick travel as one multi-message frame, in order; a tampered one is dropped whole', async (t) => {
+  const c = await cluster(2, undefined, undefined, false);
+  const proxy = new FrameProxy(c.nets[1]!.port);
+  await proxy.listen();
+  t.after(async () => {
+    await c.close();
+    await proxy.close();
+  });
+  c.nets[0]!.setPeerAddress(1, '127.0.0.1', proxy.port);
+  await Promise.all(c.nets.map((x) => x.start()));
+  await waitFor(() => fullyConnected(c.nets), 'session via proxy');
+  const got = (): string[] => c.inbox.filter((m) => m.to === 1).map((m) => m.text);
+  const before = proxy.seen.filter((x) => x === 6).length;
+  for (const m of ['a', 'b', 'c']) c.nets[0]!.send(1, Buffer.from(m));
+  await waitFor(() => got().includes('c'), 'c');
+  assert.deepEqual(got(), ['a', 'b', 'c']);
+  assert.equal(proxy.seen.filter((x) => x === 6).length, before + 1, 'one DATA_MULTI frame');
+  proxy.mode = 'tamper';
+  for (const m of ['x', 'y']) c.nets[0]!.send(1, Buffer.from(m));
+  await new Promise((r) => setImmediate(r));
+  c.nets[0]!.send(1, Buffer.from('z'));
+  await waitFor(() => got().includes('z'), 'z');
+  assert.deepEqual(got(), ['a', 'b', 'c', 'z'], 'x and y were in the tampered frame');
+  assert.equal(c.nets[1]!.stats().dropped['bad-mac'], 1);
+});
+
+test('encodeMulti/decodeMulti round-trip; truncated or empty payloads are malformed', () => {
+  const msgs = [Buffer.from('one'), Buffer.alloc(0), Buffer.from('three')];
+  assert.deepEqual(decodeMulti(encodeMulti(msgs))?.map((b) => b.toString()), ['one', '', 'three']);
+  const enc = encodeMulti(msgs);
+  assert.equal(decodeMulti(enc.subarray(0, enc.length - 1)), undefined);
+  assert.equal(decodeMulti(enc.subarray(0, 2)), undefined);
+  assert.equal(decodeMulti(Buffer.alloc(0)), undefined);
+  assert.throws(() => encodeMulti([]), RangeError);
 });
 
 test('garbage and misrouted handshakes are dropped and counted without crashing', async (t) => {
