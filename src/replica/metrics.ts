@@ -4,6 +4,26 @@
  */
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
+import type { FrameServerStats } from '../net/server.ts';
+
+/** A source of client-endpoint counters, e.g. `() => frameServer.stats()`. */
+export type FrameServerStatsFn = () => FrameServerStats;
+
+/** Refusal reasons (label `reason` of `cart_client_connections_refused_total`) → stats field. */
+const REFUSED: ReadonlyArray<[string, keyof FrameServerStats]> = [
+  ['global_cap', 'rejectedTooMany'],
+  ['per_address_cap', 'rejectedPerAddress'],
+];
+/** Closure reasons (label `reason` of `cart_client_connections_closed_total`) → stats field. */
+const CLOSED: ReadonlyArray<[string, keyof FrameServerStats]> = [
+  ['bad_length_prefix', 'closedOversizeFrame'],
+  ['garbage', 'closedGarbage'],
+  ['evicted_idle', 'evicted'],
+  ['first_frame_timeout', 'closedFirstFrameTimeout'],
+  ['frame_timeout', 'closedFrameTimeout'],
+  ['idle_timeout', 'closedIdle'],
+  ['partial_frame_budget', 'closedBudget'],
+];
 
 /** The metric families of one replica. */
 export class ReplicaMetrics {
@@ -38,6 +58,19 @@ export class ReplicaMetrics {
   readonly view: Gauge;
   /** Client requests waiting for a reply at this replica. */
   readonly waiting: Gauge;
+  /** Client-endpoint connections accepted (from registered {@link FrameServerStatsFn}s). */
+  readonly clientConnectionsAccepted: Counter;
+  /** Client-endpoint connections refused, by reason (`global_cap`, `per_address_cap`). */
+  readonly clientConnectionsRefused: Counter<'reason'>;
+  /** Client-endpoint connections closed by a limit or bad input, by reason. */
+  readonly clientConnectionsClosed: Counter<'reason'>;
+  /** Client-endpoint connections open now. */
+  readonly clientConnectionsOpen: Gauge;
+  /** Bytes held in incomplete client frames now. */
+  readonly clientPartialFrameBytes: Gauge;
+  /** Frames to clients dropped because a send queue was full. */
+  readonly clientSendsDropped: Counter;
+  private readonly frameServerStats: FrameServerStatsFn[] = [];
 
   /** @param labels constant labels added to every metric, e.g. `{ replica: '1' }` */
   constructor(labels: Record<string, string> = {}) {
@@ -59,6 +92,66 @@ export class ReplicaMetrics {
     this.stateTransfers = new Counter({ name: 'cart_state_transfers_total', help: 'State transfers reported by the consensus adapter', registers });
     this.view = new Gauge({ name: 'cart_view', help: 'Current view reported by the consensus adapter', registers });
     this.waiting = new Gauge({ name: 'cart_waiting_requests', help: 'Client requests waiting for a signed reply', registers });
+    // Client-endpoint (FrameServer) families: read from the registered stats functions at scrape time.
+    const sum = (field: keyof FrameServerStats): number => {
+      let v = 0;
+      for (const fn of this.frameServerStats) v += fn()[field];
+      return v;
+    };
+    /** prom-client counters cannot be set: reset and add the cumulative value at each scrape. */
+    const setCounter = (c: Counter<string>, value: number, labels?: Record<string, string>): void => {
+      if (labels) c.inc(labels, value);
+      else c.inc(value);
+    };
+    this.clientConnectionsAccepted = new Counter({
+      name: 'cart_client_connections_accepted_total', help: 'Client endpoint connections accepted', registers,
+      collect() {
+        this.reset();
+        setCounter(this, sum('accepted'));
+      },
+    });
+    this.clientConnectionsRefused = new Counter({
+      name: 'cart_client_connections_refused_total', help: 'Client endpoint connections refused, by reason', labelNames: ['reason'], registers,
+      collect() {
+        this.reset();
+        for (const [reason, field] of REFUSED) setCounter(this, sum(field), { reason });
+      },
+    });
+    this.clientConnectionsClosed = new Counter({
+      name: 'cart_client_connections_closed_total', help: 'Client endpoint connections closed by a limit or bad input, by reason', labelNames: ['reason'], registers,
+      collect() {
+        this.reset();
+        for (const [reason, field] of CLOSED) setCounter(this, sum(field), { reason });
+      },
+    });
+    this.clientConnectionsOpen = new Gauge({
+      name: 'cart_client_connections_open', help: 'Client endpoint connections open', registers,
+      collect() {
+        this.set(sum('open'));
+      },
+    });
+    this.clientPartialFrameBytes = new Gauge({
+      name: 'cart_client_partial_frame_bytes', help: 'Bytes held in incomplete client frames', registers,
+      collect() {
+        this.set(sum('partialBytes'));
+      },
+    });
+    this.clientSendsDropped = new Counter({
+      name: 'cart_client_sends_dropped_total', help: 'Frames to clients dropped because the send queue was full', registers,
+      collect() {
+        this.reset();
+        setCounter(this, sum('droppedQueueFull'));
+      },
+    });
+  }
+
+  /**
+   * Export a client endpoint's counters (refusals and closures by reason, open connections,
+   * partial-frame bytes) through the `cart_client_connections_*` families; read at each scrape.
+   * Several sources are summed. Typical use: `metrics.registerFrameServerStats(() => server.stats())`.
+   */
+  registerFrameServerStats(fn: FrameServerStatsFn): void {
+    this.frameServerStats.push(fn);
   }
 
   /** Value of a counter (sum over all label sets matching `labels`), for tests and summaries. */
