@@ -9,6 +9,13 @@
  * dropped. Many invocations may be outstanding (pipelining), up to `maxOutstanding`; more wait
  * in a FIFO queue.
  *
+ * Freshness (docs/protocol.md §"Freshness"): every request carries a signed freshness sequence,
+ * the highest batch sequence of this client's verified ordered replies (0 for a new client).
+ * A replica answers a request whose sequence is too old (or far ahead) with STALE_FRESHNESS and
+ * its own sequence as an unauthenticated hint; the client re-signs the SAME request id with the
+ * hint and sends it again (bounded by `maxAttempts`). Keeping the request id means at most one
+ * of the frames can ever execute; a lying hint costs at most a rejected attempt and a failover.
+ *
  * Browser-safe except for the default transport ({@link TcpTransport}, Node only), which is
  * loaded lazily; pass `transport` to avoid it.
  */
@@ -79,6 +86,8 @@ export interface CartClientStats {
   readOnlyFallbacks: number;
   /** Attempts that timed out. */
   timeouts: number;
+  /** Requests re-signed with a newer freshness sequence after a STALE_FRESHNESS hint. */
+  freshnessRetries: number;
   /** Signature checks performed (single or batch, each ~one pairing check), and replies verified from the root cache. */
   pairingChecks: number;
   cacheHits: number;
@@ -90,7 +99,9 @@ export interface CartClientStats {
 interface Pending {
   readonly requestId: bigint;
   readonly operationDigest: Uint8Array;
-  readonly frame: Uint8Array;
+  /** The signed frame, and its freshness sequence (both replaced when re-signed). */
+  frame: Uint8Array;
+  fresh: bigint;
   readonly keySet: string;
   readonly readOnly: boolean;
   readonly queued: Queued;
@@ -130,6 +141,8 @@ export class CartClient {
   private readonly pending = new Map<bigint, Pending>();
   private readonly queue: Queued[] = [];
   private nextId: bigint;
+  /** Highest batch sequence of a verified ordered reply: the freshness sequence of new requests. */
+  private freshness = 0n;
   private contact: number;
   private readonly readOnlyPath: boolean;
   private closed = false;
@@ -142,6 +155,7 @@ export class CartClient {
     readOnlyVerified: 0,
     readOnlyFallbacks: 0,
     timeouts: 0,
+    freshnessRetries: 0,
     pairingChecks: 0,
     cacheHits: 0,
     batchChecks: 0,
@@ -196,6 +210,11 @@ export class CartClient {
     return this.enqueue(operation, this.readOnlyPath);
   }
 
+  /** The freshness sequence new requests carry (highest sequence of a verified ordered reply). */
+  get freshnessSequence(): bigint {
+    return this.freshness;
+  }
+
   /** Invocations in flight plus queued. */
   get outstanding(): number {
     return this.pending.size + this.queue.length;
@@ -243,12 +262,12 @@ export class CartClient {
   /** Start one invocation: assign a request id, sign, send to the contact replica. */
   private dispatch(q: Queued): void {
     const requestId = this.nextId++;
-    const signature = signRequest(this.identity, requestId, q.readOnly, q.operation);
-    const frame = encodeClientFrame({ clientPublicKey: this.identity.publicKey, requestId, operation: q.operation, readOnly: q.readOnly, signature });
+    const fresh = this.freshness;
     const p: Pending = {
       requestId,
       operationDigest: digest(q.operation),
-      frame,
+      frame: this.sign(requestId, q.readOnly, q.operation, fresh),
+      fresh,
       keySet: q.readOnly ? READONLY_KEY_SET : ORDERED_KEY_SET,
       readOnly: q.readOnly,
       queued: q,
@@ -271,6 +290,12 @@ export class CartClient {
     };
     this.pending.set(requestId, p);
     this.attempt(p);
+  }
+
+  /** Sign and encode one request frame. */
+  private sign(requestId: bigint, readOnly: boolean, operation: Uint8Array, fresh: bigint): Uint8Array {
+    const signature = signRequest(this.identity, requestId, readOnly, operation, fresh);
+    return encodeClientFrame({ clientPublicKey: this.identity.publicKey, requestId, operation, readOnly, signature, fresh });
   }
 
   private attempt(p: Pending): void {
@@ -354,6 +379,24 @@ export class CartClient {
     this.counters.rejected['error-notice']++;
     const p = this.pending.get(e.requestId);
     if (!p) return;
+    if (e.code === ErrorCode.STALE_FRESHNESS) {
+      // an unauthenticated hint: re-sign the same request id (so at most one frame executes)
+      // with the hinted sequence, or our own verified one if the hint is lower; each re-signing
+      // costs an attempt, so a lying replica cannot keep us busy
+      const hint = e.sequence ?? 0n;
+      const fresh = hint > this.freshness ? hint : this.freshness;
+      if (!p.readOnly && from === p.target && fresh !== p.fresh && p.attempts < this.maxAttempts) {
+        this.counters.freshnessRetries++;
+        p.fresh = fresh;
+        p.frame = this.sign(p.requestId, false, p.queued.operation, fresh);
+        queueMicrotask(() => {
+          if (this.pending.get(p.requestId) === p && !this.closed) this.attempt(p);
+        });
+        return;
+      }
+      this.failover(p, from, 'error');
+      return;
+    }
     let who = p.errors.get(e.code);
     if (!who) p.errors.set(e.code, (who = new Set()));
     who.add(from);
@@ -385,6 +428,7 @@ export class CartClient {
       operationDigest: p.operationDigest,
     });
     p.checking.delete(from);
+    if (verdict.ok && p.keySet === ORDERED_KEY_SET && reply.sequence > this.freshness) this.freshness = reply.sequence;
     if (this.pending.get(reply.requestId) !== p) {
       if (verdict.ok) this.counters.rejected.late++;
       return;

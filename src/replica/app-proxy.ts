@@ -5,6 +5,12 @@
  * requests on the {@link Application} and computes each reply digest (a Merkle leaf). After each
  * batch it hands the leaves to the signer through `onExecuted`.
  *
+ * A client the deduplication table does not hold (new or evicted) is executed only if its
+ * request's signed freshness sequence is within the horizon of the batch sequence, and only if
+ * the table has room (see `dedup.ts`); otherwise the request is rejected (`stale-freshness`,
+ * `busy`) without executing. A duplicate whose cached result was dropped for the byte budget is
+ * rejected (`result-unavailable`), never executed again.
+ *
  * Deterministic: results, snapshots and leaves depend only on the ordered input.
  */
 import type { ApplicationProxy, OrderedBatch } from '../consensus/adapter.ts';
@@ -12,7 +18,7 @@ import type { Application } from '../apps/application.ts';
 import { decodeClientFrame, type WireLimits, DEFAULT_WIRE_LIMITS } from '../wire/codec.ts';
 import { digest, ORDERED_KEY_SET, replyDigest, toHex } from '../wire/digest.ts';
 import { ByteReader, ByteWriter, SnapshotFormatError } from './bytes.ts';
-import { DedupTable, type DedupEntry } from './dedup.ts';
+import { DEFAULT_FRESHNESS_HORIZON, DEFAULT_MAX_CACHED_RESULT_BYTES, DedupTable, type DedupEntry, type DedupLimits } from './dedup.ts';
 import { RequestVerifier } from './request-verifier.ts';
 
 /** One reply leaf of an executed batch. */
@@ -36,33 +42,52 @@ export interface ExecutedBatch {
   readonly replies: readonly ExecutedReply[];
 }
 
-/** Why an ordered request produced no reply leaf. */
-export type OrderedRejectReason = 'malformed' | 'bad-signature' | 'stale' | 'read-only';
+/**
+ * Why an ordered request produced no reply leaf: undecodable, bad client signature, request id
+ * below the window, a read-only request, freshness sequence outside `[S - H, S]` for a client
+ * the table does not hold, table full of recently active clients, or a duplicate whose cached
+ * result bytes were dropped.
+ */
+export type OrderedRejectReason = 'malformed' | 'bad-signature' | 'stale' | 'read-only' | 'stale-freshness' | 'busy' | 'result-unavailable';
+
+/** The request an ordered rejection concerns (absent for undecodable or badly signed frames). */
+export interface OrderedRejection {
+  readonly clientHex: string;
+  readonly requestId: bigint;
+  /** Sequence of the batch that carried it. */
+  readonly sequence: bigint;
+}
 
 /** Options of {@link CartApplicationProxy}. */
 export interface AppProxyOptions {
   /** Request ids remembered per client (default 256). Clients must keep fewer outstanding. */
   readonly window?: number;
-  /** Clients remembered (default 10 000). Memory bound ≈ maxClients × window × result size. */
+  /** Clients remembered (default 10 000). */
   readonly maxClients?: number;
+  /**
+   * Freshness horizon H in sequence units (default 100 000): a client not in the table is
+   * executed at sequence S only if `S - H <= fresh <= S`; a client is evictable once idle > H.
+   */
+  readonly freshnessHorizon?: bigint;
+  /** Global budget for cached result bytes (default 256 MiB); beyond it the oldest results are dropped. */
+  readonly maxCachedResultBytes?: number;
   readonly limits?: WireLimits;
   readonly verifier?: RequestVerifier;
   /** Called synchronously after each batch (also for batches without leaves). */
   readonly onExecuted?: (batch: ExecutedBatch) => void;
   /** Called after a snapshot was installed (state transfer). */
   readonly onRestored?: (sequence: bigint) => void;
-  /** Called for each ordered request that produced no leaf. */
-  readonly onRejected?: (reason: OrderedRejectReason) => void;
+  /** Called for each ordered request that produced no leaf (`request` when it decoded and verified). */
+  readonly onRejected?: (reason: OrderedRejectReason, request?: OrderedRejection) => void;
 }
 
-const SNAPSHOT_MAGIC = new TextEncoder().encode('CARTSNP1');
+const SNAPSHOT_MAGIC = new TextEncoder().encode('CARTSNP2');
 const EMPTY = new Uint8Array(0);
 
 /** See the module comment. */
 export class CartApplicationProxy implements ApplicationProxy {
   private dedup: DedupTable;
-  private readonly window: number;
-  private readonly maxClients: number;
+  private readonly dedupLimits: DedupLimits;
   private readonly limits: WireLimits;
   private readonly verifier: RequestVerifier;
   /** Sequence of the last executed or restored batch. */
@@ -72,17 +97,36 @@ export class CartApplicationProxy implements ApplicationProxy {
     readonly application: Application,
     private readonly options: AppProxyOptions = {},
   ) {
-    this.window = options.window ?? 256;
-    this.maxClients = options.maxClients ?? 10_000;
+    this.dedupLimits = {
+      window: options.window ?? 256,
+      maxClients: options.maxClients ?? 10_000,
+      horizon: options.freshnessHorizon ?? DEFAULT_FRESHNESS_HORIZON,
+      maxResultBytes: options.maxCachedResultBytes ?? DEFAULT_MAX_CACHED_RESULT_BYTES,
+    };
     this.limits = options.limits ?? DEFAULT_WIRE_LIMITS;
     this.verifier = options.verifier ?? new RequestVerifier();
-    this.dedup = new DedupTable(this.window, this.maxClients);
+    this.dedup = new DedupTable(this.dedupLimits);
+  }
+
+  /** Freshness horizon H (sequence units). */
+  get freshnessHorizon(): bigint {
+    return this.dedupLimits.horizon;
+  }
+
+  /** Clients in the deduplication table, and their cached result bytes (diagnostics, tests). */
+  get dedupStats(): { readonly clients: number; readonly cachedResultBytes: number } {
+    return { clients: this.dedup.size, cachedResultBytes: this.dedup.cachedResultBytes };
   }
 
   /** Cached outcome of (client, request id), `'stale'` if below the window, or undefined. */
   lookup(clientHex: string, requestId: bigint): DedupEntry | 'stale' | undefined {
     const v = this.dedup.check(clientHex, requestId);
     return v.kind === 'duplicate' ? v.entry : v.kind === 'stale' ? 'stale' : undefined;
+  }
+
+  /** Whether the deduplication table currently holds client `clientHex`. */
+  knowsClient(clientHex: string): boolean {
+    return this.dedup.has(clientHex);
   }
 
   /** {@inheritDoc ApplicationProxy.executeBatch} */
@@ -113,28 +157,44 @@ export class CartApplicationProxy implements ApplicationProxy {
         continue;
       }
       const clientHex = toHex(clientId);
+      const rejection: OrderedRejection = { clientHex, requestId: req.requestId, sequence: batch.sequence };
       const verdict = this.dedup.check(clientHex, req.requestId);
       if (verdict.kind === 'stale') {
-        this.options.onRejected?.('stale');
+        this.options.onRejected?.('stale', rejection);
         results.push(EMPTY);
         continue;
       }
-      let entry: DedupEntry;
+      let operationDigest: Uint8Array;
+      let result: Uint8Array;
       if (verdict.kind === 'duplicate') {
-        entry = verdict.entry;
+        if (verdict.entry.result === undefined) {
+          // executed before, result bytes dropped for the byte budget: never execute again
+          this.options.onRejected?.('result-unavailable', rejection);
+          results.push(EMPTY);
+          continue;
+        }
+        this.dedup.touch(clientHex, batch.sequence);
+        operationDigest = verdict.entry.operationDigest;
+        result = verdict.entry.result;
       } else {
-        const result = this.application.execute(req.operation);
-        entry = { requestId: req.requestId, operationDigest: digest(req.operation), result, sequence: batch.sequence };
-        this.dedup.record(clientHex, clientId, entry);
+        const admission = this.dedup.admit(clientHex, req.fresh ?? 0n, batch.sequence);
+        if (admission !== 'ok') {
+          this.options.onRejected?.(admission, rejection);
+          results.push(EMPTY);
+          continue;
+        }
+        result = this.application.execute(req.operation);
+        operationDigest = digest(req.operation);
+        this.dedup.record(clientHex, clientId, { requestId: req.requestId, operationDigest, result, sequence: batch.sequence });
       }
-      results.push(entry.result);
+      results.push(result);
       replies.push({
         clientId,
         clientHex,
         requestId: req.requestId,
-        operationDigest: entry.operationDigest,
-        result: entry.result,
-        digest: replyDigest({ keySet: ORDERED_KEY_SET, clientId, requestId: req.requestId, operationDigest: entry.operationDigest, result: entry.result }),
+        operationDigest,
+        result,
+        digest: replyDigest({ keySet: ORDERED_KEY_SET, clientId, requestId: req.requestId, operationDigest, result }),
         duplicate: verdict.kind === 'duplicate',
       });
     }
@@ -153,7 +213,7 @@ export class CartApplicationProxy implements ApplicationProxy {
     const r = new ByteReader(snapshot);
     const magic = r.raw(SNAPSHOT_MAGIC.length);
     if (toHex(magic) !== toHex(SNAPSHOT_MAGIC)) throw new SnapshotFormatError('not a CART snapshot');
-    const dedup = DedupTable.decode(r.bytes(), this.window, this.maxClients);
+    const dedup = DedupTable.decode(r.bytes(), this.dedupLimits);
     const app = r.bytes();
     if (r.remaining !== 0) throw new SnapshotFormatError('trailing bytes in snapshot');
     this.application.restore(app); // throws (state unchanged) on bad bytes

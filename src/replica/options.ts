@@ -31,8 +31,22 @@ export interface CartReplicaTuning {
   readonly tentative?: boolean;
   /** Request ids remembered per client (default 256; clients keep fewer outstanding, default 128). */
   readonly window?: number;
-  /** Clients remembered in the deduplication table (default 10 000; memory ≈ clients × window × result size). */
+  /** Clients remembered in the deduplication table (default 10 000). */
   readonly maxClients?: number;
+  /**
+   * Freshness horizon H in sequence units (default 100 000): a client not in the deduplication
+   * table is executed at sequence S only if its request's `fresh` is in `[S - H, S]`; a client
+   * becomes evictable once idle for more than H sequences. Must be equal at all replicas.
+   */
+  readonly freshnessHorizon?: bigint;
+  /**
+   * How far `fresh` may be ahead of this replica's last executed sequence before the client
+   * endpoint answers STALE_FRESHNESS without submitting (default 10 000; a lagging replica
+   * must not refuse fresh clients).
+   */
+  readonly freshnessSlack?: bigint;
+  /** Global budget for cached result bytes in the deduplication table (default 256 MiB). Must be equal at all replicas. */
+  readonly maxCachedResultBytes?: number;
   /** Executed batches retained for late replies (default 4096). */
   readonly maxBatches?: number;
   /** Requests one client connection may have waiting (default 4096). */

@@ -34,7 +34,7 @@ import {
 import { WireError } from '../wire/errors.ts';
 import { ORDERED_KEY_SET, READONLY_KEY_SET, toHex } from '../wire/digest.ts';
 import { ReadOnlyCoordinator, readOnlyKey } from './read-only.ts';
-import { CartApplicationProxy, type ExecutedBatch } from './app-proxy.ts';
+import { CartApplicationProxy, type ExecutedBatch, type OrderedRejection, type OrderedRejectReason } from './app-proxy.ts';
 import { RequestVerifier } from './request-verifier.ts';
 import { ShareExchange, type SignedBatch } from './share-exchange.ts';
 import { ReplicaMetrics, serveMetrics } from './metrics.ts';
@@ -125,10 +125,15 @@ class Replica implements CartReplica {
     this.proxy = new CartApplicationProxy(o.application, {
       window: this.t.window,
       maxClients: this.t.maxClients,
+      freshnessHorizon: this.t.freshnessHorizon,
+      maxCachedResultBytes: this.t.maxCachedResultBytes,
       limits: this.limits,
       verifier: this.verifier,
       onExecuted: (b) => this.onExecuted(b),
-      onRejected: (reason) => this.metrics.orderedRejected.inc({ reason }),
+      onRejected: (reason, request) => {
+        this.metrics.orderedRejected.inc({ reason });
+        if (request) this.onOrderedRejection(reason, request);
+      },
       onRestored: (sequence) => this.log.info({ sequence: sequence.toString() }, 'state restored from snapshot'),
     });
     const m = this.metrics;
@@ -241,9 +246,10 @@ class Replica implements CartReplica {
 
   // ---------------------------------------------------------------- client side
 
-  private sendError(conn: ServerConnection, requestId: bigint, code: ErrorCodeValue, message: string): void {
+  /** Send an Error frame; `sequence` (default: last executed sequence) is the freshness hint. */
+  private sendError(conn: ServerConnection, requestId: bigint, code: ErrorCodeValue, message: string, sequence = this.proxy.lastSequence): void {
     try {
-      conn.send(encodeReplicaFrame({ type: 'error', error: { requestId, code, message: message.slice(0, 512), supportedVersion: PROTOCOL_VERSION } }));
+      conn.send(encodeReplicaFrame({ type: 'error', error: { requestId, code, message: message.slice(0, 512), supportedVersion: PROTOCOL_VERSION, sequence } }));
     } catch {
       /* connection closed or frame refused: nothing else to do */
     }
@@ -279,13 +285,30 @@ class Replica implements CartReplica {
       this.sendError(conn, req.requestId, ErrorCode.STALE_REQUEST, 'request id below the deduplication window');
       return;
     }
+    if (!cached && !this.proxy.knowsClient(clientHex)) {
+      // a client this replica does not remember is executed only with a fresh `fresh`; answer
+      // one that is certainly stale (every later execution sequence is >= lastSequence), or far
+      // ahead of this replica, with our sequence as a hint instead of ordering it
+      const last = this.proxy.lastSequence;
+      const fresh = req.fresh ?? 0n;
+      if (fresh + this.proxy.freshnessHorizon < last || fresh > last + (this.t.freshnessSlack ?? 10_000n)) {
+        this.metrics.requests.inc({ outcome: 'stale-freshness' });
+        this.sendError(conn, req.requestId, ErrorCode.STALE_FRESHNESS, `freshness sequence ${fresh} outside [${last} - H, ${last}]; re-sign with the hinted sequence`);
+        return;
+      }
+    }
+    const found = cached ? this.exchange.findReply(cached.sequence, clientHex, req.requestId) : undefined;
+    if (cached && !found && cached.result === undefined) {
+      this.metrics.requests.inc({ outcome: 'result-unavailable' });
+      this.sendError(conn, req.requestId, ErrorCode.RESULT_UNAVAILABLE, 'request was executed; its cached result is no longer available');
+      return;
+    }
     if (!this.waiters.add(key, conn)) {
       this.metrics.requests.inc({ outcome: 'overloaded' });
       this.sendError(conn, req.requestId, ErrorCode.OVERLOADED, 'too many waiting requests');
       return;
     }
     if (cached) {
-      const found = this.exchange.findReply(cached.sequence, clientHex, req.requestId);
       if (found) {
         this.metrics.requests.inc({ outcome: 'cached' });
         this.exchange.want(found.batch);
@@ -345,13 +368,15 @@ class Replica implements CartReplica {
   }
 
   private submit(key: string, req: CartRequest): void {
-    if (this.inflight.has(key)) return;
+    // a re-signed retry (same id, newer `fresh`) is a different frame: submit it too
+    const ik = `${key}:${req.fresh ?? 0n}`;
+    if (this.inflight.has(ik)) return;
     // remember in-flight submissions to avoid resubmitting retransmissions (bounded)
-    if (this.inflight.size < (this.t.maxWaiting ?? 100_000)) this.inflight.add(key);
+    if (this.inflight.size < (this.t.maxWaiting ?? 100_000)) this.inflight.add(ik);
     this.o.adapter.submit(encodeClientFrame(req)).then(
-      () => this.inflight.delete(key),
+      () => this.inflight.delete(ik),
       (err: Error) => {
-        this.inflight.delete(key);
+        this.inflight.delete(ik);
         if (this.closed) return;
         this.log.warn({ err: err.message }, 'adapter refused a request');
         for (const conn of this.waiters.take(key)) this.sendError(conn, req.requestId, ErrorCode.UNAVAILABLE, 'replica cannot order requests now');
@@ -360,6 +385,19 @@ class Replica implements CartReplica {
   }
 
   // ---------------------------------------------------------------- ordered execution
+
+  /**
+   * An ordered request was deterministically refused (no leaf): tell its waiting clients, with
+   * the batch sequence as freshness hint. Unsigned: the client treats it as a hint only.
+   */
+  private onOrderedRejection(reason: OrderedRejectReason, request: OrderedRejection): void {
+    const code =
+      reason === 'stale-freshness' ? ErrorCode.STALE_FRESHNESS : reason === 'busy' ? ErrorCode.BUSY : reason === 'result-unavailable' ? ErrorCode.RESULT_UNAVAILABLE : reason === 'stale' ? ErrorCode.STALE_REQUEST : undefined;
+    if (code === undefined || this.closed) return;
+    const key = `${request.clientHex}:${request.requestId}`;
+    if (!this.waiters.has(key)) return;
+    for (const conn of this.waiters.take(key)) this.sendError(conn, request.requestId, code, `ordered request refused at sequence ${request.sequence}: ${reason}`, request.sequence);
+  }
 
   private onExecuted(batch: ExecutedBatch): void {
     this.metrics.batchesExecuted.inc();

@@ -77,14 +77,21 @@ test('snapshot/restore carries application state and the deduplication table, by
   assert.equal(b.proxy.lastSequence, 12n);
 });
 
-test('the client table is bounded: the least recently active client is evicted deterministically', () => {
-  const h = harness(4, 2);
+test('the client table is bounded: a full table refuses new clients (busy) until its least recently active client is idle beyond the horizon', () => {
+  const executed: ExecutedBatch[] = [];
+  const mk = () => new CartApplicationProxy(new Counter(), { window: 4, maxClients: 2, freshnessHorizon: 10n, onExecuted: (b) => executed.push(b) });
+  const h = { proxy: mk() };
   const ids = [createClientIdentity(), createClientIdentity(), createClientIdentity()];
   h.proxy.executeBatch({ sequence: 1n, requests: ids.map((id) => signedFrame(id, 1n, add(1n))) });
-  assert.equal(h.proxy.lookup(toHex(ids[0]!.clientId), 1n), undefined);
+  assert.notEqual(h.proxy.lookup(toHex(ids[0]!.clientId), 1n), undefined);
+  assert.equal(h.proxy.lookup(toHex(ids[2]!.clientId), 1n), undefined, 'third client refused, not executed');
+  // sequence 11: ids[0] was last active at 1, 1 + 10 < 11 → evictable
+  h.proxy.executeBatch({ sequence: 12n, requests: [signedFrame(ids[2]!, 1n, add(1n), undefined, 5n)] });
+  assert.equal(h.proxy.knowsClient(toHex(ids[0]!.clientId)), false);
   assert.notEqual(h.proxy.lookup(toHex(ids[2]!.clientId), 1n), undefined);
-  const other = harness(4, 2);
+  const other = { proxy: mk() };
   other.proxy.executeBatch({ sequence: 1n, requests: ids.map((id) => signedFrame(id, 1n, add(1n))) });
+  other.proxy.executeBatch({ sequence: 12n, requests: [signedFrame(ids[2]!, 1n, add(1n), undefined, 5n)] });
   assert.deepEqual([...other.proxy.snapshot()], [...h.proxy.snapshot()]);
 });
 
