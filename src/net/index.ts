@@ -6,6 +6,7 @@
 export * from './errors.ts';
 export * from './frame.ts';
 export * from './backoff.ts';
+export * from './rate-limited-log.ts';
 export * from './framed-socket.ts';
 export * from './server-limits.ts';
 export * from './server.ts';

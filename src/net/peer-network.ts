@@ -32,7 +32,11 @@ export type PeerDropReason =
   /** outgoing: send queue full */
   | 'queue-full'
   /** outgoing: destination id outside the group */
-  | 'bad-destination';
+  | 'bad-destination'
+  /** incoming connection refused by the listener's connection caps (global or per address) */
+  | 'connection-refused'
+  /** incoming connection closed by a listener limit (no handshake frame in time, stalled frame, partial-frame budget, evicted) */
+  | 'connection-limit';
 
 /** Counters of a peer network, for metrics. */
 export interface PeerNetworkStats {
@@ -94,6 +98,8 @@ export function emptyDropCounters(): Record<PeerDropReason, number> {
     unexpected: 0,
     'queue-full': 0,
     'bad-destination': 0,
+    'connection-refused': 0,
+    'connection-limit': 0,
   };
 }
 

@@ -18,6 +18,8 @@ import { NetError } from './errors.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame.ts';
 import { importIdentityPrivateKey, importIdentityPublicKey } from './keys.ts';
 import { DATA_HEADER_BYTES, MSG_DATA, MSG_DATA_MULTI, MSG_FINISH, MSG_HEARTBEAT, decodeMulti, encodeMulti, openData, sealData, type SessionKeys } from './handshake.ts';
+import type { FrameServerLimitOptions, LimitReason } from './server-limits.ts';
+import { RateLimitedWarn, DEFAULT_LOG_INTERVAL_MS } from './rate-limited-log.ts';
 import { InitiatorHandshake, ResponderHandshake, type HandshakeStep } from './handshake-machine.ts';
 import {
   emptyDropCounters, silentLogger,
@@ -61,6 +63,12 @@ export interface TcpPeerNetworkOptions {
   /** Monotonic milliseconds for heartbeat bookkeeping (default performance.now). */
   now?: () => number;
   logger?: NetLogger;
+  /** Minimum interval between two warnings of the same drop reason (ms, default 5000; 0 = log every drop). */
+  warnIntervalMs?: number;
+  /** Connections accepted from one IP address at once (default 2n + 8; all replicas may share one host). */
+  maxConnectionsPerAddress?: number;
+  /** Overrides of the listener's other limits (see {@link FrameServerLimitOptions}). */
+  listenerLimits?: FrameServerLimitOptions;
 }
 
 /** A channel a session writes to (either side of the TCP connection). */
@@ -103,6 +111,7 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
   private readonly server: FrameServer;
   private readonly drops = emptyDropCounters();
   private readonly log: NetLogger;
+  private readonly warnLimited: RateLimitedWarn;
   private readonly maxMessageBytes: number;
   private readonly maxQueuedBytes: number;
   private sent = 0;
@@ -134,6 +143,7 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
     }));
     this.log = options.logger ?? silentLogger;
     this.now = options.now ?? (() => performance.now());
+    this.warnLimited = new RateLimitedWarn(this.log, this.now, options.warnIntervalMs ?? DEFAULT_LOG_INTERVAL_MS);
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_FRAME_BYTES - DATA_HEADER_BYTES;
     this.maxQueuedBytes = options.maxQueuedBytes ?? 32 * 1024 * 1024;
     const me = this.peers[this.self]!.addr;
@@ -143,8 +153,19 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
       maxFrameBytes: this.maxMessageBytes + DATA_HEADER_BYTES,
       maxQueuedBytes: this.maxQueuedBytes,
       maxConnections: 4 * n + 16,
+      maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 2 * n + 8,
+      // Backstop only: the handshake timer (handshakeTimeoutMs) normally closes silent connections
+      // first. Established sessions are protected (pendingWork) and watched by the session idle
+      // timeout, not by the listener's.
+      firstFrameTimeoutMs: 2 * (options.handshakeTimeoutMs ?? 5000),
+      idleTimeoutMs: 0,
+      ...options.listenerLimits,
     });
     this.server.on('connection', (c: ServerConnection) => this.accept(c));
+    this.server.on('limit', (reason: LimitReason, remote: string) => {
+      if (reason === 'oversize-frame' || reason === 'garbage') return; // counted by the connection's close handler
+      this.drop(reason === 'global-cap' || reason === 'per-address-cap' ? 'connection-refused' : 'connection-limit', { remote, limit: reason });
+    });
   }
 
   /** Bound listen port (after {@link listen}). */
@@ -304,9 +325,10 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
     await this.server.close();
   }
 
+  /** Count a drop and warn (rate-limited per reason: a flood of bad connections must not flood the log). */
   private drop(reason: PeerDropReason, detail: object): void {
     this.drops[reason]++;
-    this.log.warn({ self: this.self, reason, ...detail }, 'peer frame dropped');
+    this.warnLimited.warn(reason, { self: this.self, reason, ...detail }, 'peer frame or connection dropped');
   }
 
   private deliver(from: number, bytes: Uint8Array): void {
@@ -451,6 +473,7 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
         } else {
           hs = undefined;
           clearTimeout(timer);
+          conn.pendingWork = 1; // an authenticated session: never evicted or closed as idle by the listener
           peer = this.peers[st.peer]!;
           session = this.establish(peer, st.keys, { send: (b) => conn.send(b), close: () => conn.framed.destroy('local') });
         }
