@@ -192,6 +192,7 @@ class Replica implements CartReplica {
         : undefined;
     // frames above the wire limit are still read (and answered with TOO_LARGE) up to 2x the limit
     this.server = new FrameServer({ host: o.listen?.host ?? '127.0.0.1', port: o.listen?.port ?? 0, maxFrameBytes: this.limits.maxFrameBytes * 2 });
+    this.metrics.registerFrameServerStats(() => this.server.stats());
   }
 
   async start(): Promise<void> {
