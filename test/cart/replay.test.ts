@@ -19,7 +19,7 @@ const insert = (v: string) => encodeKvOperation({ type: 'insert', table: 'accoun
 const update = (v: string) => encodeKvOperation({ type: 'update', table: 'accounts', key: 'victim', values: kvRecordFromStrings({ balance: v }) });
 const read = encodeKvOperation({ type: 'read', table: 'accounts', key: 'victim' });
 const balanceAt = (app: KvStore): string => {
-  const r = decodeKvResult(app.executeReadOnly(read));
+  const r = decodeKvResult(app.executeReadOnly(read) ?? new Uint8Array(0));
   assert.equal(r.type, 'record');
   return kvRecordToStrings((r as { record: Record<string, Uint8Array> }).record).balance!;
 };
