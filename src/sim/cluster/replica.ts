@@ -112,6 +112,14 @@ export class SimCartReplica {
     const application = d.byzantine === 'wrong-execution' ? new WrongExecution(store) : store;
     this.proxy = new CartApplicationProxy(application, {
       onExecuted: (b) => this.onExecuted(b),
+      // mirrors server.ts onOrderedRejection: tell waiting clients, batch sequence as hint
+      onRejected: (reason, r) => {
+        const code = { 'stale-freshness': ErrorCode.STALE_FRESHNESS, busy: ErrorCode.BUSY, 'result-unavailable': ErrorCode.RESULT_UNAVAILABLE, stale: ErrorCode.STALE_REQUEST }[reason as string];
+        const ws = r && code !== undefined ? this.waiters.get(`${r.clientHex}:${r.requestId}`) : undefined;
+        if (!r || code === undefined || !ws) return;
+        this.waiters.delete(`${r.clientHex}:${r.requestId}`);
+        for (const node of ws) this.sendError(node, r.requestId, code, `ordered request refused: ${reason}`, r.sequence);
+      },
       onRestored: (seq) => d.onEvent(d.id, `state restored at seq ${seq}`),
     });
     this.exchange = new ShareExchange({
@@ -300,8 +308,8 @@ export class SimCartReplica {
 
   // ------------------------------------------------------------ CART front end
 
-  private sendError(node: number, requestId: bigint, code: ErrorCodeValue, message: string): void {
-    this.d.net.send(this.d.id, node, { ch: 'reply', bytes: encodeReplicaFrame({ type: 'error', error: { requestId, code, message, supportedVersion: PROTOCOL_VERSION } }) });
+  private sendError(node: number, requestId: bigint, code: ErrorCodeValue, message: string, sequence = this.proxy.lastSequence): void {
+    this.d.net.send(this.d.id, node, { ch: 'reply', bytes: encodeReplicaFrame({ type: 'error', error: { requestId, code, message, supportedVersion: PROTOCOL_VERSION, sequence } }) });
   }
 
   private onClientFrame(node: number, bytes: Uint8Array): void {
@@ -336,6 +344,13 @@ export class SimCartReplica {
       this.sendError(node, req.requestId, ErrorCode.STALE_REQUEST, 'request id below the deduplication window');
       return;
     }
+    // freshness pre-check for clients this replica does not hold (mirrors server.ts)
+    const fresh = req.fresh ?? 0n;
+    const last = this.proxy.lastSequence;
+    if (!cached && !this.proxy.knowsClient(clientHex) && (fresh + this.proxy.freshnessHorizon < last || fresh > last + 10_000n)) {
+      this.sendError(node, req.requestId, ErrorCode.STALE_FRESHNESS, 'freshness sequence outside the horizon');
+      return;
+    }
     let ws = this.waiters.get(key);
     if (!ws) this.waiters.set(key, (ws = new Set()));
     ws.add(node);
@@ -347,9 +362,17 @@ export class SimCartReplica {
         }
       }
     }
-    if (this.inflightKeys.has(key)) return;
-    this.inflightKeys.add(key);
-    this.backlog.push({ key, frame: encodeClientFrame(req) });
+    if (cached && cached.result === undefined) {
+      ws.delete(node);
+      if (ws.size === 0) this.waiters.delete(key);
+      this.sendError(node, req.requestId, ErrorCode.RESULT_UNAVAILABLE, 'cached result no longer available');
+      return;
+    }
+    // a re-signed retry (same id, newer fresh) is a different frame
+    const ik = `${key}:${fresh}`;
+    if (this.inflightKeys.has(ik)) return;
+    this.inflightKeys.add(ik);
+    this.backlog.push({ key: ik, frame: encodeClientFrame(req) });
     this.pump();
   }
 
