@@ -25,6 +25,15 @@ import {
   type CartTuningConfig,
 } from './config.ts';
 
+/**
+ * PBFT settings of generated deployments (overridable per deployment): adaptive batching — the
+ * primary waits until 10 ms after its previous partial batch before proposing the next — so that
+ * under load PBFT batches, and with them CART's one-signature-per-batch, grow. Measured here
+ * (50 closed-loop CART clients, quiet machine): 368 → 550 ops/s; a single client pays ~2 ms
+ * (p50 8.1 → 10.2 ms). The benchmark's native PBFT baseline uses the same settings.
+ */
+export const DEFAULT_PBFT_PROTOCOL: Readonly<Record<string, number>> = { batchMinIntervalMs: 10 };
+
 /** Options of {@link generateDeployment}. */
 export interface GenerateOptions {
   /** Target folder (created, mode 0700). Existing key files are replaced only with `overwrite`. */
@@ -85,7 +94,7 @@ export async function generateDeployment(o: GenerateOptions): Promise<Deployment
         replicas: ids.map((k, i) => ({ id: i, host, peerPort: p(i, 3), clientPort: p(i, 4), publicKey: k.publicKey })),
         clients: [],
         allowUnknownClients: false,
-        protocol: o.pbftProtocol ?? {},
+        protocol: { ...DEFAULT_PBFT_PROTOCOL, ...(o.pbftProtocol ?? {}) },
       },
     };
   } else if (protocol === 'etcd') {

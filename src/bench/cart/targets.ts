@@ -136,7 +136,9 @@ async function startNative(o: TargetOptions): Promise<BenchTarget> {
   const MAX = o.maxClients ?? 1000;
   const ids = Array.from({ length: MAX }, (_, i) => `ycsb-${i}`);
   o.progress(`starting ${3 * o.f + 1} plain PBFT replica processes (kv application, native client) ...`);
-  const cluster = await launchLocalCluster({ f: o.f, clients: ids, app: 'kv', timeoutMs: 60_000, statusMs: 500 });
+  const { DEFAULT_PBFT_PROTOCOL } = await import('../../deploy/generate.ts');
+  // the same PBFT settings as the CART deployments it is compared with
+  const cluster = await launchLocalCluster({ f: o.f, clients: ids, app: 'kv', timeoutMs: 60_000, statusMs: 500, protocol: { ...DEFAULT_PBFT_PROTOCOL } });
   const clients: Native[] = [];
   let verified = 0;
   let closed = false;
