@@ -22,6 +22,7 @@ import { decodeClientFrame, encodeClientFrame, type CartReply, type CartRequest,
 import { batchRootMessage, digest, READONLY_KEY_SET, replyDigest, toHex } from '../wire/digest.ts';
 import type { RequestVerifier } from './request-verifier.ts';
 import { domainForKeySet, type ByzantineOptions, type ShareExchangeObserver } from './share-exchange.ts';
+import { byzantineSelects, corruptBytes as corrupt } from './byzantine.ts';
 
 /** Outcome of {@link ReadOnlyCoordinator.start}. */
 export type ReadOnlyStart = 'started' | 'not-read-only' | 'busy';
@@ -75,12 +76,6 @@ interface Session {
 export function readOnlyKey(clientHex: string, requestId: bigint): string {
   return `ro:${clientHex}:${requestId}`;
 }
-
-const corrupt = (b: Uint8Array): Uint8Array => {
-  const out = Uint8Array.from(b.length ? b : [0]);
-  out[0] = (out[0]! ^ 0xa5) & 0xff;
-  return out;
-};
 
 /** See the module comment. */
 export class ReadOnlyCoordinator {
@@ -191,7 +186,7 @@ export class ReadOnlyCoordinator {
       // Byzantine test switch: bad shares for a deterministic fraction of reads (by request id, as
       // share-exchange.ts does by batch sequence), so a "10 % bad shares" run is 10 % here too
       const byz = this.o.byzantine;
-      const bad = byz?.badShares === true && Number((req.requestId * 7919n) % 1000n) < Math.round((byz.badShareFraction ?? 1) * 1000);
+      const bad = byz?.badShares === true && byzantineSelects(req.requestId, byz.badShareFraction);
       const s = await this.o.crypto.signShare(this.o.keyShare, this.domain, bad ? corrupt(message) : message);
       if (this.closed) return;
       const signer = this.o.byzantine?.forgeShareIndex ? (this.o.index % this.o.keySet.replicas) + 1 : this.o.index;

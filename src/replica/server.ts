@@ -42,12 +42,7 @@ import { CartReplicaConfigError, type CartReplica, type CartReplicaOptions, type
 export { CartReplicaConfigError, type CartReplica, type CartReplicaKeys, type CartReplicaOptions, type CartReplicaTuning } from './options.ts';
 import { WaiterRegistry } from './waiters.ts';
 import type { Server } from 'node:http';
-
-const corrupt = (b: Uint8Array): Uint8Array => {
-  const out = Uint8Array.from(b.length ? b : [0]);
-  out[0] = (out[0]! ^ 0x5a) & 0xff;
-  return out;
-};
+import { corruptBytes as corrupt } from './byzantine.ts';
 
 function errorCodeOf(e: WireError): ErrorCodeValue {
   switch (e.reason) {

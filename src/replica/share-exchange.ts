@@ -20,6 +20,7 @@ import { Aggregator, type AggregationState } from './aggregator.ts';
 import type { PeerMessage, ShareMessage } from '../wire/codec.ts';
 import { batchRootMessage, bytesEqual, ORDERED_KEY_SET, toHex } from '../wire/digest.ts';
 import type { ExecutedBatch, ExecutedReply } from './app-proxy.ts';
+import { byzantineSelects, corruptBytes as corrupt } from './byzantine.ts';
 
 /** Why a received share was not used. */
 export type ShareRejectReason =
@@ -121,12 +122,6 @@ interface BatchRecord extends SignedBatch, AggregationState {
 export function domainForKeySet(keySet: string): Domain {
   return keySet === ORDERED_KEY_SET ? 'batch-root' : 'readonly-reply';
 }
-
-const corrupt = (b: Uint8Array): Uint8Array => {
-  const out = Uint8Array.from(b.length ? b : [0]);
-  out[0] = (out[0]! ^ 0xff) & 0xff;
-  return out;
-};
 
 /** See the module comment. */
 export class ShareExchange {
@@ -373,8 +368,7 @@ export class ShareExchange {
       const s = await this.o.crypto.signShare(this.o.keyShare, this.domain, msg);
       return { ...this.ownShareMessage(rec, s.signature), root: fake };
     }
-    // (sequence · 7919) mod 1000 permutes residues: bad batches spread evenly over the run
-    if (byz?.badShares && Number((rec.sequence * 7919n) % 1000n) < Math.round((byz.badShareFraction ?? 1) * 1000)) {
+    if (byz?.badShares && byzantineSelects(rec.sequence, byz.badShareFraction)) {
       // a well-formed G1 point that is not a share over our message
       const s = await this.o.crypto.signShare(this.o.keyShare, this.domain, corrupt(rec.message));
       return this.ownShareMessage(rec, s.signature);
