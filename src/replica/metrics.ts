@@ -46,6 +46,10 @@ export class ReplicaMetrics {
   readonly misbehaviour: Counter<'signer' | 'kind'>;
   /** Group signatures combined. */
   readonly combined: Counter;
+  /** Read-only batches this replica coordinated (sent to all replicas). */
+  readonly readOnlyBatches: Counter;
+  /** Read-only requests in those batches (÷ batches = mean batch size). */
+  readonly readOnlyBatchedRequests: Counter;
   /** Replies sent to clients. */
   readonly repliesSent: Counter;
   /** Peer frames that failed to decode. */
@@ -86,6 +90,8 @@ export class ReplicaMetrics {
     this.sharesRejected = new Counter({ name: 'cart_shares_rejected_total', help: 'Signature shares rejected, by reason', labelNames: ['reason'], registers });
     this.misbehaviour = new Counter({ name: 'cart_signer_misbehaviour_total', help: 'Misbehaviour detected, by signer and kind', labelNames: ['signer', 'kind'], registers });
     this.combined = new Counter({ name: 'cart_group_signatures_total', help: 'Group signatures combined', registers });
+    this.readOnlyBatches = new Counter({ name: 'cart_read_only_batches_total', help: 'Read-only batches coordinated by this replica', registers });
+    this.readOnlyBatchedRequests = new Counter({ name: 'cart_read_only_batched_requests_total', help: 'Read-only requests in the batches coordinated by this replica', registers });
     this.repliesSent = new Counter({ name: 'cart_replies_sent_total', help: 'Signed replies sent to clients', registers });
     this.peerFramesRejected = new Counter({ name: 'cart_peer_frames_rejected_total', help: 'Replica frames rejected, by reason', labelNames: ['reason'], registers });
     this.viewChanges = new Counter({ name: 'cart_view_changes_total', help: 'View changes reported by the consensus adapter', registers });

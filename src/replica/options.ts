@@ -63,6 +63,10 @@ export interface CartReplicaTuning {
   readonly readOnly?: boolean;
   /** Read-only coordination timeout, ms (default 1000); then the client is told to order. */
   readonly readOnlyTimeoutMs?: number;
+  /** Requests per read-only batch (default 64): one signature share per replica covers them all. */
+  readonly readOnlyMaxBatch?: number;
+  /** Read-only batches out at once before new reads wait and batch up (default 2). */
+  readonly readOnlyMaxInFlight?: number;
   /** Millisecond clock (injected for tests). Default Date.now. */
   readonly now?: () => number;
 }

@@ -169,11 +169,17 @@ class Replica implements CartReplica {
             verifier: this.verifier,
             limits: this.limits,
             timeoutMs: this.t.readOnlyTimeoutMs,
+            maxBatchRequests: this.t.readOnlyMaxBatch,
+            maxInFlightBatches: this.t.readOnlyMaxInFlight,
             byzantine: this.t.byzantine,
             send: (to, msg) => this.send(to, msg),
             broadcast: (msg) => this.broadcast(msg),
             onReply: (key, reply) => this.sendReply(key, { ...reply, result: this.t.byzantine?.wrongResults ? corrupt(reply.result) : reply.result, replica: this.index }),
             onFail: (key) => this.failReadOnly(key),
+            onBatchSent: (requests) => {
+              m.readOnlyBatches.inc();
+              m.readOnlyBatchedRequests.inc(requests);
+            },
             observer: {
               shareRejected: (_from, reason) => m.sharesRejected.inc({ reason }),
               misbehaviour: (signer, kind) => {
@@ -473,7 +479,7 @@ class Replica implements CartReplica {
       return;
     }
     try {
-      if (msg.type === 'read-only-request' || msg.type === 'read-only-share') {
+      if (msg.type === 'read-only-batch' || msg.type === 'read-only-batch-share') {
         if (this.readOnly) this.readOnly.onPeerMessage(from + 1, msg);
         else this.metrics.peerFramesRejected.inc({ reason: 'read-only-disabled' });
         return;

@@ -180,8 +180,8 @@ export const CART_DESCRIPTOR = {
                   "oneof": [
                     "share",
                     "share_request",
-                    "read_only_request",
-                    "read_only_share"
+                    "read_only_batch",
+                    "read_only_batch_share"
                   ]
                 }
               },
@@ -198,15 +198,25 @@ export const CART_DESCRIPTOR = {
                   "type": "ShareRequest",
                   "id": 3
                 },
-                "read_only_request": {
-                  "type": "ReadOnlyRequest",
-                  "id": 4
+                "read_only_batch": {
+                  "type": "ReadOnlyBatch",
+                  "id": 6
                 },
-                "read_only_share": {
-                  "type": "ReadOnlyShare",
-                  "id": 5
+                "read_only_batch_share": {
+                  "type": "ReadOnlyBatchShare",
+                  "id": 7
                 }
-              }
+              },
+              "reserved": [
+                [
+                  4,
+                  4
+                ],
+                [
+                  5,
+                  5
+                ]
+              ]
             },
             "Share": {
               "fields": {
@@ -248,25 +258,32 @@ export const CART_DESCRIPTOR = {
                 }
               }
             },
-            "ReadOnlyRequest": {
+            "ReadOnlyBatch": {
               "fields": {
-                "request": {
-                  "type": "bytes",
+                "batch_id": {
+                  "type": "uint64",
                   "id": 1
+                },
+                "requests": {
+                  "rule": "repeated",
+                  "type": "bytes",
+                  "id": 2
                 }
               }
             },
-            "ReadOnlyShare": {
+            "ReadOnlyBatchShare": {
               "fields": {
-                "client_id": {
-                  "type": "bytes",
+                "batch_id": {
+                  "type": "uint64",
                   "id": 1
                 },
-                "request_id": {
-                  "type": "uint64",
+                "leaves": {
+                  "rule": "repeated",
+                  "type": "bytes",
                   "id": 2
                 },
-                "result": {
+                "results": {
+                  "rule": "repeated",
                   "type": "bytes",
                   "id": 3
                 },

@@ -22,7 +22,7 @@ import {
   type CartRequest,
   type ErrorCodeValue,
   type PeerMessage,
-  type ReadOnlyShareMessage,
+  type ReadOnlyBatchShareMessage,
   type ReplicaMessage,
   type ShareMessage,
   type WireLimits,
@@ -69,6 +69,11 @@ function bytes(v: unknown): Uint8Array {
   if (v instanceof Uint8Array) return v;
   if (Array.isArray(v)) return Uint8Array.from(v as number[]);
   return new Uint8Array(0);
+}
+
+/** A `repeated bytes` field (absent = empty). */
+function list(v: unknown): Uint8Array[] {
+  return Array.isArray(v) ? v.map(bytes) : [];
 }
 
 function num(v: unknown): number {
@@ -280,12 +285,14 @@ export function encodePeerFrame(msg: PeerMessage, version = PROTOCOL_VERSION): U
       },
     });
   }
-  if (msg.type === 'read-only-request') return encodeTop(T.peer, { version, read_only_request: { request: msg.request } });
-  if (msg.type === 'read-only-share') {
+  if (msg.type === 'read-only-batch') {
+    return encodeTop(T.peer, { version, read_only_batch: { batch_id: u64Out(msg.batch.batchId, 'batch_id'), requests: msg.batch.requests } });
+  }
+  if (msg.type === 'read-only-batch-share') {
     const s = msg.share;
     return encodeTop(T.peer, {
       version,
-      read_only_share: { client_id: s.clientId, request_id: u64Out(s.requestId, 'request_id'), result: s.result, signer: u32Out(s.signer, 'signer'), signature: s.signature },
+      read_only_batch_share: { batch_id: u64Out(s.batchId, 'batch_id'), leaves: s.leaves, results: s.results, signer: u32Out(s.signer, 'signer'), signature: s.signature },
     });
   }
   return encodeTop(T.peer, { version, share_request: { key_set: msg.keySet, sequence: u64Out(msg.sequence, 'sequence') } });
@@ -322,26 +329,32 @@ export function decodePeerFrame(data: Uint8Array, limits: WireLimits = DEFAULT_W
       checkKeySet(keySet, limits);
       return { type: 'share-request', keySet, sequence: u64(r.sequence, 'sequence') };
     }
-    if (m.read_only_request) {
-      const request = bytes((m.read_only_request as Loose).request);
-      if (request.length === 0) throw new InvalidFieldError('request', 'empty');
-      return { type: 'read-only-request', request };
+    if (m.read_only_batch) {
+      const r = m.read_only_batch as Loose;
+      const requests = list(r.requests);
+      if (requests.length === 0) throw new InvalidFieldError('requests', 'empty');
+      checkMax('requests', requests.length, limits.maxReadOnlyBatchRequests);
+      for (const q of requests) if (q.length === 0) throw new InvalidFieldError('requests', 'empty request');
+      return { type: 'read-only-batch', batch: { batchId: u64(r.batch_id, 'batch_id'), requests } };
     }
-    if (m.read_only_share) {
-      const r = m.read_only_share as Loose;
-      const share: ReadOnlyShareMessage = {
-        clientId: bytes(r.client_id),
-        requestId: u64(r.request_id, 'request_id'),
-        result: bytes(r.result),
+    if (m.read_only_batch_share) {
+      const r = m.read_only_batch_share as Loose;
+      const share: ReadOnlyBatchShareMessage = {
+        batchId: u64(r.batch_id, 'batch_id'),
+        leaves: list(r.leaves),
+        results: list(r.results),
         signer: num(r.signer),
         signature: bytes(r.signature),
       };
-      checkLen('client_id', share.clientId, DIGEST_BYTES);
-      checkMax('result', share.result.length, limits.maxResultBytes);
+      if (share.leaves.length === 0) throw new InvalidFieldError('leaves', 'empty');
+      checkMax('leaves', share.leaves.length, limits.maxReadOnlyBatchRequests);
+      for (const leaf of share.leaves) checkLen('leaves', leaf, DIGEST_BYTES);
+      if (share.results.length > share.leaves.length) throw new InvalidFieldError('results', 'more results than leaves');
+      for (const result of share.results) checkMax('result', result.length, limits.maxResultBytes);
       if (share.signer < 1) throw new InvalidFieldError('signer', 'must be >= 1');
       checkMax('signature', share.signature.length, limits.maxBlsSignatureBytes);
       if (share.signature.length === 0) throw new InvalidFieldError('signature', 'empty');
-      return { type: 'read-only-share', share };
+      return { type: 'read-only-batch-share', share };
     }
     throw new MalformedFrameError('PeerFrame without a body');
   });

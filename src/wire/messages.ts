@@ -22,6 +22,8 @@ export interface WireLimits {
   readonly maxBlsSignatureBytes: number;
   /** `Error.message` (UTF-8 bytes). */
   readonly maxErrorMessageBytes: number;
+  /** Requests in one `ReadOnlyBatch` (and leaves in its answer); a count, not bytes. */
+  readonly maxReadOnlyBatchRequests: number;
 }
 
 /** Default limits: 1 MiB frames, 64 KiB operations, 1 MiB results. */
@@ -33,6 +35,7 @@ export const DEFAULT_WIRE_LIMITS: WireLimits = Object.freeze({
   maxProofEntries: 32,
   maxBlsSignatureBytes: 192,
   maxErrorMessageBytes: 1024,
+  maxReadOnlyBatchRequests: 1024,
 });
 
 /** Bytes of an Ed25519 public key (RFC 8032 §5.1.5). */
@@ -130,15 +133,24 @@ export interface ShareMessage {
   readonly signature: Uint8Array;
 }
 
-/** One replica's answer to a relayed read-only request (`cart.v1.ReadOnlyShare`). */
-export interface ReadOnlyShareMessage {
-  /** 32-byte client id. */
-  readonly clientId: Uint8Array;
-  readonly requestId: bigint;
-  readonly result: Uint8Array;
+/** A contact replica's batch of read-only client requests (`cart.v1.ReadOnlyBatch`). */
+export interface ReadOnlyBatchMessage {
+  /** Chosen by the contact replica (uint64); unique per contact. */
+  readonly batchId: bigint;
+  /** 1..`maxReadOnlyBatchRequests` encoded ClientFrames (read-only requests), decoded by the receiver. */
+  readonly requests: readonly Uint8Array[];
+}
+
+/** One replica's answer to a {@link ReadOnlyBatchMessage} (`cart.v1.ReadOnlyBatchShare`). */
+export interface ReadOnlyBatchShareMessage {
+  readonly batchId: bigint;
+  /** k reply digests (32 bytes each) in batch order; their Merkle root is what is signed. */
+  readonly leaves: readonly Uint8Array[];
+  /** Results of the first m ≤ k requests (m < k only when all would not fit in one frame). */
+  readonly results: readonly Uint8Array[];
   /** Signer index 1..n; must equal the authenticated sender. */
   readonly signer: number;
-  /** Signature share under key set 'readonly'. */
+  /** Signature share under key set 'readonly' over `batchRootMessage('readonly', 0, root, k)`. */
   readonly signature: Uint8Array;
 }
 
@@ -146,6 +158,5 @@ export interface ReadOnlyShareMessage {
 export type PeerMessage =
   | { readonly type: 'share'; readonly share: ShareMessage }
   | { readonly type: 'share-request'; readonly keySet: string; readonly sequence: bigint }
-  /** `request` is an encoded ClientFrame (read-only request), decoded by the receiver. */
-  | { readonly type: 'read-only-request'; readonly request: Uint8Array }
-  | { readonly type: 'read-only-share'; readonly share: ReadOnlyShareMessage };
+  | { readonly type: 'read-only-batch'; readonly batch: ReadOnlyBatchMessage }
+  | { readonly type: 'read-only-batch-share'; readonly share: ReadOnlyBatchShareMessage };

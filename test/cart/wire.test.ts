@@ -63,12 +63,17 @@ test('client, replica and peer frames round-trip', () => {
   const share = { keySet: 'ordered', sequence: 77n, root: bytes(32, 5), leafCount: 9, signer: 4, signature: bytes(48, 6) };
   assert.deepEqual(plain(decodePeerFrame(encodePeerFrame({ type: 'share', share }))), plain({ type: 'share', share }));
   assert.deepEqual(decodePeerFrame(encodePeerFrame({ type: 'share-request', keySet: 'ordered', sequence: 3n })), { type: 'share-request', keySet: 'ordered', sequence: 3n });
-  const relay = { type: 'read-only-request' as const, request: encodeClientFrame(request) };
+  const relay = { type: 'read-only-batch' as const, batch: { batchId: 12n, requests: [encodeClientFrame(request), encodeClientFrame({ ...request, requestId: 2n })] } };
   assert.deepEqual(plain(decodePeerFrame(encodePeerFrame(relay))), plain(relay));
-  const ro = { type: 'read-only-share' as const, share: { clientId: bytes(32, 2), requestId: 9n, result: Uint8Array.of(1), signer: 2, signature: bytes(48, 3) } };
+  assert.throws(() => decodePeerFrame(encodePeerFrame({ ...relay, batch: { ...relay.batch, requests: [] } })), InvalidFieldError);
+  assert.throws(() => decodePeerFrame(encodePeerFrame(relay), { ...DEFAULT_WIRE_LIMITS, maxReadOnlyBatchRequests: 1 }), TooLargeError);
+  const ro = { type: 'read-only-batch-share' as const, share: { batchId: 12n, leaves: [bytes(32, 2), bytes(32, 7)], results: [Uint8Array.of(1)], signer: 2, signature: bytes(48, 3) } };
   assert.deepEqual(plain(decodePeerFrame(encodePeerFrame(ro))), plain(ro));
-  assert.throws(() => decodePeerFrame(encodePeerFrame({ ...ro, share: { ...ro.share, clientId: bytes(3) } })), InvalidFieldError);
-  assert.throws(() => decodePeerFrame(encodePeerFrame({ ...ro, share: { ...ro.share, result: new Uint8Array(DEFAULT_WIRE_LIMITS.maxResultBytes + 1) } }), { ...DEFAULT_WIRE_LIMITS, maxFrameBytes: 1 << 22 }), TooLargeError);
+  assert.throws(() => decodePeerFrame(encodePeerFrame({ ...ro, share: { ...ro.share, leaves: [bytes(3)] } })), InvalidFieldError);
+  assert.throws(() => decodePeerFrame(encodePeerFrame({ ...ro, share: { ...ro.share, leaves: [] } })), InvalidFieldError);
+  assert.throws(() => decodePeerFrame(encodePeerFrame({ ...ro, share: { ...ro.share, results: [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)] } })), InvalidFieldError);
+  assert.throws(() => decodePeerFrame(encodePeerFrame({ ...ro, share: { ...ro.share, signer: 0 } })), InvalidFieldError);
+  assert.throws(() => decodePeerFrame(encodePeerFrame({ ...ro, share: { ...ro.share, results: [new Uint8Array(DEFAULT_WIRE_LIMITS.maxResultBytes + 1)] } }), { ...DEFAULT_WIRE_LIMITS, maxFrameBytes: 1 << 22 }), TooLargeError);
 });
 
 test('unknown versions, oversize frames and fields, and bad field shapes are typed errors', () => {
