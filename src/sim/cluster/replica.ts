@@ -203,7 +203,7 @@ export class SimCartReplica {
       } catch {
         return; // counted as a rejected peer frame in production; dropped here
       }
-      if (pm.type === 'read-only-request' || pm.type === 'read-only-share') this.readOnly?.onPeerMessage(from + 1, pm);
+      if (pm.type === 'read-only-batch' || pm.type === 'read-only-batch-share') this.readOnly?.onPeerMessage(from + 1, pm);
       else this.exchange.onPeerMessage(from + 1, pm);
     } else if (msg.ch === 'client' && from >= CLIENT_BASE) {
       this.onClientFrame(from, msg.bytes);
