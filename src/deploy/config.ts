@@ -45,8 +45,24 @@ export interface CartTuningConfig {
   readonly tentative?: boolean;
   /** Serve read-only requests without ordering (key set 'readonly', t = 2f+1). Default true. */
   readonly readOnly?: boolean;
-  /** Crypto worker threads per replica (0 = on the event loop). Default 1. */
-  readonly cryptoWorkers?: number;
+  /**
+   * Crypto worker threads per replica (0 = on the event loop), or 'auto' (the default): one core
+   * is left per replica process on this host for its event loop and the rest, at most 2, run
+   * crypto — see {@link autoCryptoWorkers}.
+   */
+  readonly cryptoWorkers?: number | 'auto';
+}
+
+/**
+ * The worker-thread count 'auto' picks: `min(2, floor(cores / replicasOnHost) − 1)`, at least 0.
+ * Worker threads only pay off when a core is free for them; with several replica processes
+ * sharing few cores (a local cluster on a laptop) they add message passing and contention for
+ * nothing (docs/performance.md has the measurement).
+ * @param cores available CPU cores (`os.availableParallelism()`)
+ * @param replicasOnHost replica processes of the cluster on this host (same `host` as this one)
+ */
+export function autoCryptoWorkers(cores: number, replicasOnHost: number): number {
+  return Math.max(0, Math.min(2, Math.floor(cores / Math.max(1, replicasOnHost)) - 1));
 }
 
 /** Consensus section: exactly one protocol with its settings. */
@@ -160,12 +176,14 @@ export function parseClusterConfig(json: unknown): ClusterConfig {
     if (t[k] !== undefined && typeof t[k] !== 'boolean') throw new DeployConfigError(`tuning.${k} must be true or false`);
   }
   const w = t['cryptoWorkers'];
-  if (w !== undefined && (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 64)) throw new DeployConfigError('tuning.cryptoWorkers must be an integer 0..64');
+  if (w !== undefined && w !== 'auto' && (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 64)) {
+    throw new DeployConfigError("tuning.cryptoWorkers must be an integer 0..64 or 'auto'");
+  }
   const tuning: CartTuningConfig = {
     ...(typeof t['batchSignatures'] === 'boolean' ? { batchSignatures: t['batchSignatures'] } : {}),
     ...(typeof t['tentative'] === 'boolean' ? { tentative: t['tentative'] } : {}),
     ...(typeof t['readOnly'] === 'boolean' ? { readOnly: t['readOnly'] } : {}),
-    ...(typeof w === 'number' ? { cryptoWorkers: w } : {}),
+    ...(typeof w === 'number' || w === 'auto' ? { cryptoWorkers: w } : {}),
   };
   return {
     version: DEPLOY_CONFIG_VERSION,

@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { pino, type Logger } from 'pino';
 import type { AdapterEvent, ConsensusAdapter } from '../consensus/adapter.ts';
 import { createApplication } from '../apps/index.ts';
@@ -14,7 +15,7 @@ import { createPublicKey } from 'node:crypto';
 import { TcpPeerNetwork, importIdentityPrivateKey, rawPublicKey } from '../net/index.ts';
 import { startCartReplica, type CartReplica } from '../replica/server.ts';
 import type { ByzantineOptions } from '../replica/share-exchange.ts';
-import { DeployConfigError, loadReplicaConfig, relativeTo, type ClusterConfig } from './config.ts';
+import { autoCryptoWorkers, DeployConfigError, loadReplicaConfig, relativeTo, type ClusterConfig } from './config.ts';
 
 /** Options of {@link runReplica}. */
 export interface RunReplicaOptions {
@@ -147,7 +148,9 @@ export async function runReplica(options: RunReplicaOptions): Promise<RunningRep
     identity: secret.identityKey,
     peers: cluster.replicas.map((r) => ({ id: r.index - 1, host: r.host, port: r.peerPort, publicKey: r.publicKey })),
   });
-  const crypto = await createCryptoService({ workers: cluster.tuning.cryptoWorkers ?? 1 });
+  const w = cluster.tuning.cryptoWorkers ?? 'auto';
+  const workers = w === 'auto' ? autoCryptoWorkers(availableParallelism(), cluster.replicas.filter((r) => r.host === me.host).length) : w;
+  const crypto = await createCryptoService({ workers });
   let replica: CartReplica;
   try {
     replica = await startCartReplica({

@@ -20,7 +20,7 @@ test('mode specs: cart-none has everything off, each cart-X exactly one switch, 
       ...(s.tuning.batchSignatures ? ['batch'] : []),
       ...(s.tuning.tentative ? ['tentative'] : []),
       ...(s.tuning.readOnly ? ['readonly'] : []),
-      ...(s.tuning.cryptoWorkers > 0 ? ['workers'] : []),
+      ...(s.tuning.cryptoWorkers !== 0 ? ['workers'] : []),
     ];
   };
   assert.deepEqual(on('cart-batch'), ['batch']);

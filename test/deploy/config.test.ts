@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDeployment, loadDeployment } from '../../src/deploy/generate.ts';
 import { runReplica } from '../../src/deploy/run-replica.ts';
-import { DeployConfigError } from '../../src/deploy/config.ts';
+import { autoCryptoWorkers, DeployConfigError, parseClusterConfig } from '../../src/deploy/config.ts';
 
 const isConfigError = (re: RegExp) => (e: unknown) => e instanceof DeployConfigError && re.test(e.message);
 
@@ -46,6 +46,12 @@ test('replica start refuses unsafe or inconsistent deployment files', async (t) 
   const cluster = JSON.parse(clusterText) as Record<string, unknown>;
   await writeFile(d.clusterFile, JSON.stringify({ ...cluster, tuning: { batchSignatures: 'no' } }));
   await assert.rejects(runReplica({ configFile: r1, logLevel: 'silent' }), isConfigError(/tuning\.batchSignatures/));
+  for (const cryptoWorkers of ['many', -1, 1.5, 65]) {
+    await writeFile(d.clusterFile, JSON.stringify({ ...cluster, tuning: { cryptoWorkers } }));
+    await assert.rejects(runReplica({ configFile: r1, logLevel: 'silent' }), isConfigError(/tuning\.cryptoWorkers must be an integer 0\.\.64 or 'auto'/));
+  }
+  assert.equal(parseClusterConfig({ ...cluster, tuning: { cryptoWorkers: 'auto' } }).tuning.cryptoWorkers, 'auto');
+  assert.equal(parseClusterConfig({ ...cluster, tuning: { cryptoWorkers: 3 } }).tuning.cryptoWorkers, 3);
   await writeFile(d.clusterFile, JSON.stringify({ ...cluster, application: 'nope' }));
   await assert.rejects(runReplica({ configFile: r1, logLevel: 'silent' }), isConfigError(/application/));
   await writeFile(d.clusterFile, clusterText);
@@ -54,4 +60,13 @@ test('replica start refuses unsafe or inconsistent deployment files', async (t) 
   const again = await loadDeployment(dir);
   assert.equal(again.replicaFiles.length, 4);
   await assert.rejects(generateDeployment({ dir: join(dir, 'x'), application: 'nope' }), isConfigError(/unknown application/));
+});
+
+test("crypto workers 'auto': a free core per replica process on the host, at most 2", () => {
+  assert.equal(autoCryptoWorkers(2, 4), 0, 'local cluster of 4 on 2 cores: crypto stays on the event loop');
+  assert.equal(autoCryptoWorkers(8, 4), 1);
+  assert.equal(autoCryptoWorkers(2, 1), 1, 'one replica on a 2-core host');
+  assert.equal(autoCryptoWorkers(16, 1), 2);
+  assert.equal(autoCryptoWorkers(1, 1), 0);
+  assert.equal(autoCryptoWorkers(4, 0), 2, 'degenerate count treated as 1');
 });

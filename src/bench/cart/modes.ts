@@ -51,7 +51,7 @@ export interface BenchModeSpec {
 }
 
 const OFF: Required<CartTuningConfig> = { batchSignatures: false, tentative: false, readOnly: false, cryptoWorkers: 0 };
-const ALL: Required<CartTuningConfig> = { batchSignatures: true, tentative: true, readOnly: true, cryptoWorkers: 1 };
+const ALL: Required<CartTuningConfig> = { batchSignatures: true, tentative: true, readOnly: true, cryptoWorkers: 'auto' };
 
 const SPECS: Record<BenchModeName, Omit<BenchModeSpec, 'name'>> = {
   native: {
@@ -105,7 +105,7 @@ const SPECS: Record<BenchModeName, Omit<BenchModeSpec, 'name'>> = {
   },
   'cart-all': {
     kind: 'cart',
-    description: 'CART, all optimisations on (batch signatures, tentative aggregation, read-only path, 1 crypto worker, client batch verification)',
+    description: "CART, all optimisations on (batch signatures, tentative aggregation, batched read-only path, client batch verification, crypto workers 'auto': only where a core is free per replica)",
     tuning: ALL,
     readOnlyInvocations: true,
     clientBatchVerification: true,
