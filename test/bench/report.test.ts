@@ -27,6 +27,7 @@ function result(consensus: BenchConsensus, mode: BenchModeName, clients: number,
     pairingChecksPerReply: mode === 'native' ? null : 0.5,
     processPairingsPerReply: mode === 'native' ? null : 0.2,
     badSharesDetected: 0,
+    readOnlyMeanBatch: mode === 'cart-all' ? 2.5 : null,
     viewChanges: 0,
     byzantineBadSharesRate: mode === 'cart-all-byzantine' ? 1 : null,
     ...extra,
@@ -158,7 +159,7 @@ test('markdownReport: one table row per result, ratios and failures sections', (
   const rows = md.split('\n').filter((l) => l.startsWith('| pbft |'));
   assert.equal(rows.length, 2);
   assert.match(rows[0]!, /\| native \| 50 \| 1000\.0 \|/);
-  assert.match(rows[1]!, /\| 0\.500 \| 0\.200 \| 3 \/ 1 \|/); // client checks, process pairings, read-only verified / fallbacks
+  assert.match(rows[1]!, /\| 0\.500 \| 0\.200 \| 3 \/ 1 \(2\.5\) \|/); // client checks, process pairings, read-only verified / fallbacks (mean batch)
   assert.match(md, /\| cart-all ÷ native \| pbft \| 50 \| 0\.950 \| ≥ 0\.9 \| yes \|/);
   assert.match(md, /## Failures/);
   assert.match(md, /etcd \\\| not found/); // pipes escaped inside cells

@@ -60,7 +60,7 @@ function fakeStarter(log: FakeLog, opts: { failFirstStartOf?: string; alwaysFail
         timeouts: 0,
         rejected: {},
       }),
-      misbehaviourDetected: async () => 0,
+      replicaCounters: async () => ({ misbehaviour: 0, readOnlyBatches: stats.readOnly > 0 ? 1 : 0, readOnlyBatchedRequests: stats.readOnly }),
       viewChanges: () => 0,
       async close() {
         log.closed.push(key);

@@ -24,7 +24,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { decodeKvResult, encodeKvOperation } from '../../apps/kv-codec.ts';
 import { allocateBftSmartAddresses, startBftSmartNativeClient, writeBftSmartConfig, type BftSmartNativeClient } from '../../consensus/bftsmart/index.ts';
-import { checkedKvResult, ZERO_CLIENT_STATS, type BenchTarget, type TargetOptions } from './targets.ts';
+import { checkedKvResult, NO_REPLICA_COUNTERS, ZERO_CLIENT_STATS, type BenchTarget, type TargetOptions } from './targets.ts';
 
 const ENTRY = join(dirname(fileURLToPath(import.meta.url)), 'bftsmart-kv-replica.ts');
 
@@ -169,7 +169,7 @@ export async function startBftSmartNativeTarget(o: TargetOptions): Promise<Bench
       return r;
     },
     clientStats: () => ({ ...ZERO_CLIENT_STATS, verified }),
-    misbehaviourDetected: async () => 0,
+    replicaCounters: async () => NO_REPLICA_COUNTERS,
     viewChanges: () => Math.max(0, ...procs.map((p) => p.viewChanges)),
     close,
   };

@@ -107,6 +107,7 @@ export function jsonLine(run: BenchRun): string {
       pairingChecksPerReply: r.pairingChecksPerReply,
       processPairingsPerReply: r.processPairingsPerReply,
       badSharesDetected: r.badSharesDetected,
+      readOnlyMeanBatch: r.readOnlyMeanBatch,
       viewChanges: r.viewChanges,
       byzantineBadSharesRate: r.byzantineBadSharesRate,
     })),
@@ -135,12 +136,12 @@ export function markdownReport(run: BenchRun, ratios: readonly BenchRatio[] = co
   lines.push('', `Run ${run.startedAt} – ${run.finishedAt}. Node ${e.node}, ${e.cpus} × ${e.cpuModel}; load average ${e.loadAvgStart.join(' ')} at start, ${e.loadAvgEnd.join(' ')} at end.`);
   if (run.partial) lines.push('', '**Partial run** (aborted or a mode failed) — see Failures.');
   lines.push('', '## Results', '');
-  lines.push('| consensus | mode | clients | ops/s | p50 ms | p90 ms | p99 ms | ops | errors | wrong results | client sig. checks / reply | process pairings / reply | read-only verified / fallbacks | bad shares detected | view changes |');
+  lines.push('| consensus | mode | clients | ops/s | p50 ms | p90 ms | p99 ms | ops | errors | wrong results | client sig. checks / reply | process pairings / reply | read-only verified / fallbacks (mean batch) | bad shares detected | view changes |');
   lines.push('|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|');
   for (const r of run.results) {
     lines.push(
       `| ${r.consensus} | ${r.mode} | ${r.clients} | ${fmt(r.throughputOpsPerSec, 1)} | ${fmt(r.latencyP50Ms)} | ${fmt(r.latencyP90Ms)} | ${fmt(r.latencyP99Ms)} | ${r.operations} | ${r.errors} | ${r.integrityErrors} | ` +
-        `${r.pairingChecksPerReply === null ? '–' : fmt(r.pairingChecksPerReply, 3)} | ${r.processPairingsPerReply === null ? '–' : fmt(r.processPairingsPerReply, 3)} | ${r.mode === 'native' ? '–' : `${r.client.readOnlyVerified} / ${r.client.readOnlyFallbacks}`} | ${r.mode === 'native' ? '–' : r.badSharesDetected} | ${r.viewChanges} |`,
+        `${r.pairingChecksPerReply === null ? '–' : fmt(r.pairingChecksPerReply, 3)} | ${r.processPairingsPerReply === null ? '–' : fmt(r.processPairingsPerReply, 3)} | ${r.mode === 'native' ? '–' : `${r.client.readOnlyVerified} / ${r.client.readOnlyFallbacks}${r.readOnlyMeanBatch === null ? '' : ` (${fmt(r.readOnlyMeanBatch, 1)})`}`} | ${r.mode === 'native' ? '–' : r.badSharesDetected} | ${r.viewChanges} |`,
     );
   }
   if (ratios.length) {

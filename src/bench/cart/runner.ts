@@ -103,6 +103,8 @@ export interface BenchResult {
   readonly processPairingsPerReply: number | null;
   /** Bad signature shares detected by the honest replicas during this point (CART modes). */
   readonly badSharesDetected: number;
+  /** Mean read-only batch size (requests per batch at the contact replicas); null without read-only batches. */
+  readonly readOnlyMeanBatch: number | null;
   /** View changes during this point (warm-up + measurement), the most any replica reported. */
   readonly viewChanges: number;
   /** Modes with a Byzantine replica: the fraction of batches it sent bad shares for; null otherwise. */
@@ -268,7 +270,7 @@ async function measurePoint(
   const { o, clients } = p;
   await target.ensureClients(clients);
   const before = target.clientStats();
-  const badBefore = await target.misbehaviourDetected();
+  const countersBefore = await target.replicaCounters();
   const viewChangesBefore = target.viewChanges();
   let done = 0;
   let failed = 0;
@@ -296,7 +298,10 @@ async function measurePoint(
     clearInterval(ticker);
   }
   const client = diffStats(target.clientStats(), before);
-  const bad = (await target.misbehaviourDetected()) - badBefore;
+  const counters = await target.replicaCounters();
+  const bad = counters.misbehaviour - countersBefore.misbehaviour;
+  const roBatches = counters.readOnlyBatches - countersBefore.readOnlyBatches;
+  const roRequests = counters.readOnlyBatchedRequests - countersBefore.readOnlyBatchedRequests;
   const byKind: Record<string, KindFigures> = {};
   for (const [k, s] of Object.entries(run.byKind)) {
     if (s) byKind[k] = { operations: s.count, errors: s.errors, latencyP50Ms: round(s.p50Ms), latencyP99Ms: round(s.p99Ms) };
@@ -321,6 +326,7 @@ async function measurePoint(
     pairingChecksPerReply: native || client.verified === 0 ? null : round(client.pairingChecks / client.verified, 4),
     processPairingsPerReply: native || client.verified === 0 ? null : round(client.processPairings / client.verified, 4),
     badSharesDetected: bad,
+    readOnlyMeanBatch: roBatches > 0 ? round(roRequests / roBatches, 2) : null,
     viewChanges: target.viewChanges() - viewChangesBefore,
     byzantineBadSharesRate: modeSpec(p.mode).byzantineBadShares ? p.badRate : null,
   };

@@ -46,6 +46,19 @@ export interface TargetClientStats {
   readonly rejected: Readonly<Record<string, number>>;
 }
 
+/** Counters scraped from the honest CART replicas' Prometheus `/metrics`, summed. */
+export interface ReplicaCounters {
+  /** Misbehaviour reports (`cart_signer_misbehaviour_total`): bad shares detected. */
+  readonly misbehaviour: number;
+  /** Read-only batches coordinated (`cart_read_only_batches_total`). */
+  readonly readOnlyBatches: number;
+  /** Read-only requests in them (`cart_read_only_batched_requests_total`). */
+  readonly readOnlyBatchedRequests: number;
+}
+
+/** All-zero counters (native targets, unreachable replicas). */
+export const NO_REPLICA_COUNTERS: ReplicaCounters = Object.freeze({ misbehaviour: 0, readOnlyBatches: 0, readOnlyBatchedRequests: 0 });
+
 /** A running system under test. */
 export interface BenchTarget {
   /** Make sure at least `count` clients are connected (client ids 0..count-1). */
@@ -54,8 +67,8 @@ export interface BenchTarget {
   execute(operation: KvOperation, client: number): Promise<KvResult>;
   /** Sum of the client counters so far. */
   clientStats(): TargetClientStats;
-  /** Bad signature shares the honest replicas detected so far (CART only; 0 otherwise). */
-  misbehaviourDetected(): Promise<number>;
+  /** Counters summed over the honest replicas' `/metrics` so far (CART only; zeros otherwise). */
+  replicaCounters(): Promise<ReplicaCounters>;
   /**
    * View changes so far: the most any replica reported (CART: adapter `view-change` events;
    * native: the replicas' periodic status lines, so up to one status interval late).
@@ -167,7 +180,7 @@ async function startNative(o: TargetOptions): Promise<BenchTarget> {
       return r;
     },
     clientStats: () => ({ ...ZERO_CLIENT_STATS, verified }),
-    misbehaviourDetected: async () => 0,
+    replicaCounters: async () => NO_REPLICA_COUNTERS,
     viewChanges: () => Math.max(0, ...cluster.replicas.map((r) => r.status?.viewChanges ?? 0)),
     async close() {
       if (closed) return;
@@ -244,7 +257,7 @@ async function startCart(o: TargetOptions): Promise<BenchTarget> {
     },
     clientStats: () => ({ ...sumStats(clients.map((c) => c.stats())), processPairings }),
     viewChanges: () => Math.max(0, ...viewChanges.values()),
-    misbehaviourDetected: () => fetchMisbehaviour(running.deployment.cluster.replicas.filter((r) => !byzantine.has(r.index))),
+    replicaCounters: () => fetchReplicaCounters(running.deployment.cluster.replicas.filter((r) => !byzantine.has(r.index))),
     async close() {
       if (closed) return;
       closed = true;
@@ -319,14 +332,21 @@ export function diffStats(after: TargetClientStats, before: TargetClientStats): 
 }
 
 /** Sum of `cart_signer_misbehaviour_total` over the replicas' Prometheus `/metrics` (unreachable ones count 0). */
-async function fetchMisbehaviour(hosts: readonly { host: string; metricsPort: number }[]): Promise<number> {
-  let total = 0;
+async function fetchReplicaCounters(hosts: readonly { host: string; metricsPort: number }[]): Promise<ReplicaCounters> {
+  const names: Record<string, keyof ReplicaCounters> = {
+    cart_signer_misbehaviour_total: 'misbehaviour',
+    cart_read_only_batches_total: 'readOnlyBatches',
+    cart_read_only_batched_requests_total: 'readOnlyBatchedRequests',
+  };
+  const total: Record<keyof ReplicaCounters, number> = { ...NO_REPLICA_COUNTERS };
   for (const h of hosts) {
     if (!h.metricsPort) continue;
     try {
       const res = await fetch(`http://${h.host}:${h.metricsPort}/metrics`, { signal: AbortSignal.timeout(2000) });
       for (const line of (await res.text()).split('\n')) {
-        if (line.startsWith('cart_signer_misbehaviour_total')) total += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
+        const name = /^[a-z_]+/.exec(line)?.[0];
+        const key = name === undefined ? undefined : names[name];
+        if (key) total[key] += Number(line.slice(line.lastIndexOf(' ') + 1)) || 0;
       }
     } catch {
       /* not reachable: counts 0 */
