@@ -28,6 +28,7 @@ test('mode specs: cart-none has everything off, each cart-X exactly one switch, 
   assert.deepEqual(on('cart-readonly'), ['readonly']);
   assert.deepEqual(on('cart-workers'), ['workers']);
   assert.deepEqual(on('cart-all'), ['batch', 'tentative', 'readonly', 'workers']);
+  assert.deepEqual(on('cart-all-ordered-reads'), ['batch', 'tentative', 'workers']);
   // reads go through invokeReadOnly exactly when the replicas serve the read-only path
   for (const m of BENCH_MODES) assert.equal(modeSpec(m).readOnlyInvocations, modeSpec(m).tuning.readOnly, m);
   assert.equal(modeSpec('native').kind, 'native');

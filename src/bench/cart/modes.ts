@@ -18,6 +18,7 @@ export const BENCH_MODES = [
   'cart-readonly',
   'cart-workers',
   'cart-all',
+  'cart-all-ordered-reads',
   'cart-all-byzantine',
 ] as const;
 
@@ -108,6 +109,14 @@ const SPECS: Record<BenchModeName, Omit<BenchModeSpec, 'name'>> = {
     description: "CART, all optimisations on (batch signatures, tentative aggregation, batched read-only path, client batch verification, crypto workers 'auto': only where a core is free per replica)",
     tuning: ALL,
     readOnlyInvocations: true,
+    clientBatchVerification: true,
+    byzantineBadShares: false,
+  },
+  'cart-all-ordered-reads': {
+    kind: 'cart',
+    description: 'cart-all but reads are ordered like writes (no read-only path): shows what the read-only path costs or gains here',
+    tuning: { ...ALL, readOnly: false },
+    readOnlyInvocations: false,
     clientBatchVerification: true,
     byzantineBadShares: false,
   },

@@ -72,6 +72,7 @@ export function computeRatios(results: readonly BenchResult[]): BenchRatio[] {
   for (const c of clientsList) {
     for (const k of consensusList) {
       out.push(ratio('cart-all ÷ native', find(results, k, 'cart-all', c), find(results, k, 'native', c), k === 'pbft' ? { text: '≥ 0.9', min: 0.9 } : undefined));
+      out.push(ratio('cart-all-ordered-reads ÷ native', find(results, k, 'cart-all-ordered-reads', c), find(results, k, 'native', c)));
       out.push(ratio('cart-none ÷ native', find(results, k, 'cart-none', c), find(results, k, 'native', c)));
       out.push(ratio('cart-all ÷ cart-none', find(results, k, 'cart-all', c), find(results, k, 'cart-none', c), { text: '≥ 5 at 50 clients', min: 5, onlyAtClients: 50 }));
       for (const m of SINGLE) out.push(ratio(`${m} ÷ cart-none`, find(results, k, m, c), find(results, k, 'cart-none', c)));

@@ -26,6 +26,7 @@ const MODE_COLOURS: Readonly<Record<string, string>> = {
   'cart-readonly': '#76b7b2',
   'cart-workers': '#b07aa1',
   'cart-all': '#59a14f',
+  'cart-all-ordered-reads': '#8cd17d',
   'cart-all-byzantine': '#9c755f',
 };
 const EXTRA_COLOURS = ['#edc948', '#ff9da7', '#bab0ac', '#1f77b4'];
