@@ -35,7 +35,7 @@ export const DEFAULT_WIRE_LIMITS: WireLimits = Object.freeze({
   maxProofEntries: 32,
   maxBlsSignatureBytes: 192,
   maxErrorMessageBytes: 1024,
-  maxReadOnlyBatchRequests: 1024,
+  maxReadOnlyBatchRequests: 256,
 });
 
 /** Bytes of an Ed25519 public key (RFC 8032 §5.1.5). */
