@@ -69,7 +69,7 @@ test('bad shares are also excluded with tentative aggregation off (verify each s
 test('a killed contact replica: the client fails over and completes', async (t) => {
   const cluster = await startTestCluster({ app: () => new Counter() });
   t.after(() => cluster.close());
-  const client = await cluster.client({ contact: 0, timeoutMs: 500 });
+  const client = await cluster.client({ contact: 0, timeoutMs: 2000 }); // the kill closes the connection: failover needs no timeout
   assert.equal(valueOf(await client.invoke(add(1n))), 1n);
   // crash the contact with invocations in flight
   const inflight = Array.from({ length: 20 }, () => client.invoke(add(1n)));
@@ -98,7 +98,9 @@ test('a silent contact replica (accepts connections, never answers): the client 
   const port = (silent.address() as AddressInfo).port;
   const endpoints = cluster.replicas.map((r) => r!.address);
   endpoints[0] = { host: '127.0.0.1', port };
-  const client = await cluster.client({ replicas: endpoints, contact: 0, timeoutMs: 300 });
+  // the silent contact costs one timeout; it must exceed any honest replica's reply time on a
+  // slow machine, since the last invocation below must not time out
+  const client = await cluster.client({ replicas: endpoints, contact: 0, timeoutMs: 1500 });
   const results = (await Promise.all(Array.from({ length: 5 }, () => client.invoke(add(1n))))).map(valueOf);
   assert.deepEqual(sorted(results), range(5));
   assert.ok(client.stats().timeouts >= 1);

@@ -64,7 +64,9 @@ test('a stale replica (f = 1) cannot make a read-only reply; the fresh majority 
   const stale = new StaleableAdapter(seq.adapter(3));
   const cluster = await startTestCluster({ app: () => new KvStore(), adapter: (i) => (i === 4 ? stale : seq.adapter(i - 1)) });
   t.after(() => cluster.close());
-  const client = await cluster.client({ contact: 3 }); // the stale replica is the contact
+  // the stale replica is the contact: the first write waits for one client timeout there (short,
+  // but long enough for the fresh replicas' read-only answer below on a slow machine)
+  const client = await cluster.client({ contact: 3, timeoutMs: 2000 });
   await client.invoke(put('k', 'old'));
   stale.frozen = true;
   await client.invoke(put('k', 'new'));
@@ -130,7 +132,9 @@ test('results differing inside one read-only batch: reads that 2f+1 replicas agr
   const cluster = await startTestCluster({
     app: () => new KvStore(),
     adapter: (i) => (i === 4 ? stale : seq.adapter(i - 1)),
-    tuning: () => ({ readOnlyMaxInFlight: 1, readOnlyTimeoutMs: 300 }),
+    // the replica-side read-only timeout splits the {b, c} batch (replica 3's share never comes);
+    // it must also be long enough for 'a''s three matching shares on a slow machine
+    tuning: () => ({ readOnlyMaxInFlight: 1, readOnlyTimeoutMs: 1500 }),
   });
   t.after(() => cluster.close());
   const client = await cluster.client({ contact: 0 });
