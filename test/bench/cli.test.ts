@@ -13,8 +13,10 @@ import { exitWithin, groupMembers, killGroup, startBench } from './bench-process
 test('cart bench --json: a tiny run (native, cart-all, and cart-all-byzantine added by the bad-shares rate) writes the report files and a {"results":[...]} last line', { timeout: 200_000 }, async () => {
   const out = await mkdtemp(join(tmpdir(), 'cart-bench-test-'));
   // rate 0.5: bad batches are chosen by sequence number in runs of 6 good, 6 bad (see
-  // share-exchange.ts), so the ~15+ ordered writes of a 2 s point always include bad ones
-  const b = startBench(['--modes', 'native,cart-all', '--byzantine-bad-shares-rate', '0.5', '--clients', '1', '--duration', '1', '--warmup', '1', '--records', '12', '--out', out, '--json']);
+  // share-exchange.ts). Each point measures a fixed 40 operations (~20 ordered writes, so always
+  // some bad ones) rather than a fixed time, which a slow machine would fill with only a few
+  // writes; the duration is only an upper bound.
+  const b = startBench(['--modes', 'native,cart-all', '--byzantine-bad-shares-rate', '0.5', '--clients', '1', '--operations', '40', '--duration', '60', '--warmup', '1', '--records', '12', '--out', out, '--json']);
   try {
     const code = await exitWithin(b, 190_000);
     assert.equal(code, 0, b.stderr.slice(-30).join('\n'));
