@@ -36,9 +36,9 @@ runConformanceSuite('memory (state transfer)', memoryFactory({ batchSize: 5, ret
 
 const enc = new TextEncoder();
 
-/** Bounded wait (5 s) on a condition, yielding to the event loop between checks. */
+/** Bounded wait (20 s, generous for a loaded CI machine) on a condition, yielding to the event loop between checks. */
 async function waitUntil(cond: () => boolean, label: string): Promise<void> {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 20_000;
   while (!cond()) {
     if (Date.now() > deadline) assert.fail(`timed out waiting for ${label}`);
     await new Promise((r) => setImmediate(r));

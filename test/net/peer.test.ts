@@ -284,7 +284,7 @@ test('a restarted replica reconnects (both as dialler and as acceptor) and messa
     extra.push(fresh);
     c.nets[id] = fresh;
     await fresh.start();
-    await waitFor(() => fullyConnected(c.nets), `mesh after restarting ${id}`, 10000);
+    await waitFor(() => fullyConnected(c.nets), `mesh after restarting ${id}`, 30_000);
     return fresh;
   };
   await restart(1); // dials 2, accepts from 0
@@ -335,7 +335,7 @@ test('a silent (half-open) session is detected by heartbeats, reset, and re-esta
   proxy.mode = 'blackhole'; // 0 -> 1 traffic vanishes, TCP stays open
   await waitFor(() => downs.includes(0), 'replica 1 notices the silent peer');
   proxy.mode = 'forward';
-  await waitFor(() => fullyConnected(c.nets) && c.nets[1]!.stats().sessionsEstablished > established, 'session re-established', 10_000);
+  await waitFor(() => fullyConnected(c.nets) && c.nets[1]!.stats().sessionsEstablished > established, 'session re-established', 30_000);
   c.nets[0]!.send(1, Buffer.from('alive'));
   await waitFor(() => c.inbox.some((m) => m.text === 'alive'), 'delivery after recovery');
 });

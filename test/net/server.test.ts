@@ -93,7 +93,7 @@ test('FrameConnection reconnects with back-off after the server restarts on the 
   await server.close();
   await waitFor(() => !conn.isOpen, 'client notices the restart');
   server = await echoServer({ port });
-  await waitFor(() => conn.isOpen, 'reconnected', 10000);
+  await waitFor(() => conn.isOpen, 'reconnected', 30_000);
   conn.send(Buffer.from('after'));
   await waitFor(() => got.includes('after'), 'echo after restart');
   assert.ok(downs >= 1);

@@ -24,7 +24,7 @@ test('replica processes survive hostile client and peer traffic, count it, and k
     s.on('close', () => (closed = true));
     await new Promise<void>((resolve) => s.once('connect', () => resolve()));
     s.write(bytes);
-    if (expectClose) await waitFor(() => closed, 'replica closes the hostile connection', 10_000);
+    if (expectClose) await waitFor(() => closed, 'replica closes the hostile connection', 30_000);
   };
   const r1 = cluster.replicas[1]!;
   // client port: garbage frame, forged request (signed by an unregistered key), oversize prefix
@@ -38,8 +38,8 @@ test('replica processes survive hostile client and peer traffic, count it, and k
   // peer port: a handshake of garbage
   await hostile(cluster.replicas[2]!.peerPort, encodeFrame(Buffer.alloc(70, 7)), true);
 
-  await waitFor(() => (r1.status?.pbftDropped['malformed'] ?? 0) >= 1 && (r1.status?.pbftDropped['bad-signature'] ?? 0) >= 1, 'replica 1 counted the bad client input', 10_000);
-  await waitFor(() => (cluster.replicas[2]!.status?.netDropped['malformed'] ?? 0) >= 1, 'replica 2 counted the bad handshake', 10_000);
+  await waitFor(() => (r1.status?.pbftDropped['malformed'] ?? 0) >= 1 && (r1.status?.pbftDropped['bad-signature'] ?? 0) >= 1, 'replica 1 counted the bad client input', 30_000);
+  await waitFor(() => (cluster.replicas[2]!.status?.netDropped['malformed'] ?? 0) >= 1, 'replica 2 counted the bad handshake', 30_000);
 
   const client = createPbftTcpClient({ cluster: cluster.config, clientId: 'good', privateKey: cluster.clientKeys['good']!, endpoints: cluster.endpoints(), maxOutstanding: 10 });
   t.after(() => client.close());
