@@ -19,7 +19,7 @@ test('CART over the built-in PBFT (real TCP): verified replies; crashing the pri
     await cluster.close();
     await Promise.allSettled(adapters.map((a) => a.stop()));
   });
-  const clients = await Promise.all([0, 1].map(() => cluster.client({ contact: 0, timeoutMs: 1500, maxAttempts: 12 })));
+  const clients = await Promise.all([0, 1].map(() => cluster.client({ contact: 0, timeoutMs: 3000, maxAttempts: 12 })));
   const first = await Promise.all(clients.flatMap((c) => Array.from({ length: 10 }, () => c.invoke(add(1n)))));
   // crash CART replica 1 together with its PBFT replica 0, the primary of view 0
   const during = clients.flatMap((c) => Array.from({ length: 10 }, () => c.invoke(add(1n))));
