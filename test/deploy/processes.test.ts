@@ -75,7 +75,9 @@ test('cart demo (small): kills the primary halfway, every operation completes an
   assert.equal(s.operations, 120);
   assert.equal(s.failed, 0);
   assert.equal(s.verified, 60 + 120);
-  assert.equal(s.rejected, 0);
+  // the reasons name what was rejected (seen once under heavy CPU stress, during a ~55 s view-change
+  // run to view 7 after the primary's kill: one rejected reply, reason not recorded then)
+  assert.equal(s.rejected, 0, `rejected by reason: ${JSON.stringify(s.rejectedByReason)}`);
   assert.equal(s.killedReplica, 1);
   assert.equal(s.integrityErrors, 0);
 });
