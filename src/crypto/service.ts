@@ -39,7 +39,8 @@ function workerExecArgv(): string[] {
   const argv = [...process.execArgv];
   const hasTsx = argv.some((a, i) => (a === '--import' || a === '--loader' || a === '--require') && /tsx/.test(argv[i + 1] ?? '')) ||
     argv.some((a) => /^--(import|loader|require)=.*tsx/.test(a));
-  if (!hasTsx) argv.push('--import', 'tsx');
+  // absolute: a bare `tsx` would resolve from the cwd, which need not be inside this package
+  if (!hasTsx) argv.push('--import', import.meta.resolve('tsx'));
   return argv;
 }
 

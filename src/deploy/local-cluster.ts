@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 import type { Deployment } from './generate.ts';
 
 const MAIN = resolve(dirname(fileURLToPath(import.meta.url)), '../cli/main.ts');
+/** tsx's loader as an absolute URL: `--import tsx` would resolve from the cwd (fails outside the repo). */
+const TSX = import.meta.resolve('tsx');
 
 /** Byzantine behaviour flags passed to one replica process. */
 export type ByzantineFlag = 'wrong-results' | 'bad-shares' | 'forge-index' | `bad-share-fraction=${number}`;
@@ -102,7 +104,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const spawnOne = (p: Proc): Promise<void> => {
     // CART_REPLICA_NODE_ARGS: extra Node flags for replica processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
     const extra = (process.env['CART_REPLICA_NODE_ARGS'] ?? '').split(/\s+/).filter((x) => x !== '');
-    const args = [...extra, '--import', 'tsx', MAIN, 'replica', '--config', deployment.replicaFiles[p.index - 1]!, '--events', '--log-level', options.logLevel ?? 'info'];
+    const args = [...extra, '--import', TSX, MAIN, 'replica', '--config', deployment.replicaFiles[p.index - 1]!, '--events', '--log-level', options.logLevel ?? 'info'];
     for (const flag of options.byzantine?.get(p.index) ?? []) {
       const eq = flag.indexOf('=');
       if (eq < 0) args.push(`--byzantine-${flag}`);

@@ -113,7 +113,7 @@ export async function launchLocalCluster(options: LaunchOptions = {}): Promise<L
   const spawnReplica = (id: number, ports?: { peer: number; client: number }): { rep: LaunchedReplica; listen: Promise<void>; ready: Promise<void> } => {
     const keyPath = join(dir, `replica-${id}.key`);
     writeFileSync(keyPath, gen.replicaKeys[id]!, { mode: 0o600 });
-    const args = [...(options.nodeArgs ?? []), '--import', 'tsx', MAIN, '--config', configPath, '--id', String(id), '--key', keyPath, '--announce'];
+    const args = [...(options.nodeArgs ?? []), '--import', import.meta.resolve('tsx'), MAIN, '--config', configPath, '--id', String(id), '--key', keyPath, '--announce'];
     args.push('--log-level', options.logLevel ?? 'warn', '--status-ms', String(options.statusMs ?? 0));
     if (options.app !== undefined) args.push('--app', options.app);
     if (ports) args.push('--peer-port', String(ports.peer), '--client-port', String(ports.client));
