@@ -45,13 +45,15 @@ export function register(program: Command): void {
           else if (e.kind === 'error') emit({ event: 'error', message: e.error.message });
         },
       });
-      emit({ event: 'ready', index: running.index, client: running.replica.address, status: running.status() });
-      if (!o.events) process.stderr.write(`replica ${running.index} ready: clients on ${running.replica.address.host}:${running.replica.address.port}\n`);
-      await new Promise<void>((resolve) => {
+      // listen for the stop signals before announcing `ready`: whoever waits for it may signal at once
+      const stopped = new Promise<void>((resolve) => {
         const stop = (): void => resolve();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      emit({ event: 'ready', index: running.index, client: running.replica.address, status: running.status() });
+      if (!o.events) process.stderr.write(`replica ${running.index} ready: clients on ${running.replica.address.host}:${running.replica.address.port}\n`);
+      await stopped;
       await running.close();
       process.exit(0);
     });

@@ -105,8 +105,11 @@ function checkIdentity(file: string, privateKeyB64: string, publicKeyB64: string
 export async function runReplica(options: RunReplicaOptions): Promise<RunningReplica> {
   const { secret, cluster, clusterPath } = await loadReplicaConfig(options.configFile);
   const index = secret.index;
-  // the CART handler adds `replica` to its own log lines; everything else logs through `log`
-  const rootLog = pino({ level: options.logLevel ?? 'info', base: undefined }, pino.destination(2));
+  // the CART handler adds `replica` to its own log lines; everything else logs through `log`.
+  // Synchronous stderr: an async pino destination flushes on exit, and if stderr is a pipe whose
+  // reader is gone (the parent `cart cluster`/`cart demo` died of Ctrl-C) that flush retries
+  // forever (sonic-boom loops on EPIPE), so the replica never exits. Sync writes fail at once.
+  const rootLog = pino({ level: options.logLevel ?? 'info', base: undefined }, pino.destination({ dest: 2, sync: true }));
   const log = rootLog.child({ replica: index });
   const me = cluster.replicas[index - 1]!;
   checkIdentity(options.configFile, secret.identityKey, me.publicKey, index);

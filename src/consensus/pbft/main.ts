@@ -147,7 +147,8 @@ export async function runReplica(argv: string[]): Promise<void> {
     .parse(argv)
     .opts<{ config: string; id: number; key: string; announce?: boolean; peerPort?: number; clientPort?: number; app: string; logLevel: string; statusMs: number }>();
 
-  const log = pino({ level: opts.logLevel, base: { replica: opts.id } }, pino.destination(2));
+  // sync: an async destination's exit flush loops forever on EPIPE when the parent has died
+  const log = pino({ level: opts.logLevel, base: { replica: opts.id } }, pino.destination({ dest: 2, sync: true }));
   const cluster = loadClusterConfig(opts.config);
   const me = cluster.replicas[opts.id];
   if (!me) throw new Error(`replica id ${opts.id} not in the config`);

@@ -215,7 +215,7 @@ export class PbftNode {
       return fn();
     } catch (err) {
       this.counters.coreErrors++;
-      this.log.warn({ replica: this.id, err: String((err as Error)?.stack ?? err) }, 'replica core threw (bug); input dropped');
+      this.log.warn({ pbftId: this.id, err: String((err as Error)?.stack ?? err) }, 'replica core threw (bug); input dropped');
       return [];
     }
   }
@@ -227,7 +227,7 @@ export class PbftNode {
       } catch (err) {
         // e.g. a frame above the transport limit: drop this effect, keep the others
         this.counters.outputErrors++;
-        this.log.warn({ replica: this.id, kind: o.kind, err: String(err) }, 'could not perform a core output');
+        this.log.warn({ pbftId: this.id, kind: o.kind, err: String(err) }, 'could not perform a core output');
       }
     }
   }
@@ -274,12 +274,12 @@ export class PbftNode {
         break;
       }
       default:
-        if (o.kind === 'view-change') this.log.info({ replica: this.id, view: String(o.view) }, 'entered view');
-        if (o.kind === 'state-transfer') this.log.info({ replica: this.id, sequence: String(o.sequence) }, 'state transfer installed');
+        if (o.kind === 'view-change') this.log.info({ pbftId: this.id, view: String(o.view) }, 'entered view');
+        if (o.kind === 'state-transfer') this.log.info({ pbftId: this.id, sequence: String(o.sequence) }, 'state transfer installed');
         try {
           this.options.onEvent?.(o);
         } catch (err) {
-          this.log.warn({ replica: this.id, err: String(err) }, 'event observer threw');
+          this.log.warn({ pbftId: this.id, err: String(err) }, 'event observer threw');
         }
     }
   }
