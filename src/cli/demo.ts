@@ -95,7 +95,10 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   if (o.operations !== undefined) overrides.set('operationcount', String(o.operations));
   // field values derived from key and field name, so every read result is checked (YCSB dataintegrity)
   if (!overrides.has('dataintegrity')) overrides.set('dataintegrity', 'true');
-  const config = o.workload ? await resolveWorkload(o.workload, overrides) : builtinWorkload('a', overrides);
+  const config = o.workload ? await resolveWorkload(o.workload, overrides).catch((e: NodeJS.ErrnoException) => {
+    if (e.code !== 'ENOENT' && e.code !== 'EISDIR') throw e;
+    throw new Error(`--workload ${o.workload}: no such file (${resolve(o.workload!)}); give a YCSB property file or a built-in core workload letter a..f`);
+  }) : builtinWorkload('a', overrides);
   const workload = new CoreWorkload(config, seededRandom(o.seed));
   // Byzantine replicas are the highest indices; the primary (replica 1 in view 0) stays honest.
   const byzantine = new Map<number, ByzantineFlag[]>();
@@ -104,6 +107,23 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   if (o.kill && !killAllowed) log(`note: not killing the primary — ${o.byzantine} Byzantine + 1 crashed replica would exceed f = ${o.faults}`);
 
   log(`CART demo: ${n} replicas (f = ${o.faults}), consensus ${o.consensus}, YCSB ${o.workload ?? 'workload A (built in)'}: ${config.recordCount} records, ${config.operationCount} operations, ${o.clients} clients`);
+  // Ctrl-C / SIGTERM: stop the replicas (and etcd) and remove the temp deployment folder (it
+  // holds secret key files) rather than dying and leaving them behind; a second signal exits now.
+  let stopRunning: (() => Promise<void>) | undefined;
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log(`\n${sig}: stopping the replicas${o.dir ? '' : ' and removing the temp deployment folder'} ...`);
+    // still starting: the launch below is stopped as soon as it returns
+    if (stopRunning) void stopRunning().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const removeSignalHandlers = (): void => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
   const running = await launchLocalDeployment({
     f: o.faults,
     protocol: o.consensus,
@@ -115,7 +135,14 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
     onEvent: (i, ev) => {
       if (ev['event'] === 'view-change') log(`  replica ${i}: view change to view ${String(ev['view'])}`);
     },
+  }).catch((e: unknown) => {
+    if (interrupted) process.exit(130); // launch stopped what it had started; its error is the signal's
+    removeSignalHandlers();
+    throw e;
   });
+  // (the clients stay open: closing them would end the run early and print a bogus summary)
+  stopRunning = () => running.close();
+  if (interrupted) await stopRunning().finally(() => process.exit(130));
   const clients: CartClient[] = [];
   try {
     for (let i = 0; i < o.clients; i++) {
@@ -240,6 +267,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoSummary> {
   } finally {
     await Promise.all(clients.map((c) => c.close().catch(() => {})));
     await running.close();
+    removeSignalHandlers();
   }
 }
 

@@ -90,7 +90,9 @@ export async function launchLocalDeployment(o: LaunchOptions = {}): Promise<Loca
         const m = /log: (\S+)$/.exec((e as Error).message);
         const tail = m ? await readFile(m[1]!, 'utf8').then((t) => t.trim().split('\n').slice(-5).join('\n'), () => '') : '';
         const err = new Error(`${(e as Error).message}${tail ? `\nlast log lines:\n${tail}` : ''}`);
-        if (attempt >= 2 || o.reuse || !(ownDir || o.overwrite)) throw err;
+        // a replica stopped by SIGINT/SIGTERM (Ctrl-C reaches the whole process group) is no port race
+        const interrupted = /signal SIG(INT|TERM)\)/.test((e as Error).message);
+        if (attempt >= 2 || o.reuse || !(ownDir || o.overwrite) || interrupted) throw err;
         progress(`start failed (${(e as Error).message.split('\n')[0]}); retrying once with fresh ports ...`);
       }
     }
