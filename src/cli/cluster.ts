@@ -45,7 +45,7 @@ Examples:
   cart cluster --init --host 10.0.0.5 -d prod  # files only; edit hosts in cluster.json, copy replica-<i>.* to host i
 Then, in another terminal:
   cart kv --cluster cart-cluster/cluster.json put user1 field0=hello`)
-    .action(async (o: { dir: string; faults: number; consensus: ConsensusProtocol; bftsmartHome?: string; app: string; host: string; init?: boolean; force?: boolean; logLevel: string }) => {
+    .action(async (o: { dir: string; faults: number; consensus: ConsensusProtocol; bftsmartHome?: string; app: string; host: string; init?: boolean; force?: boolean; logLevel: string }, cmd: Command) => {
       const dir = resolve(o.dir);
       const common = { f: o.faults, protocol: o.consensus, application: o.app, host: o.host, overwrite: !!o.force, ...(o.bftsmartHome ? { bftsmartHome: o.bftsmartHome } : {}) };
       if (o.init) {
@@ -65,7 +65,18 @@ Then, in another terminal:
         onUnexpectedExit: (i, code, signal, logFile) =>
           process.stderr.write(`replica ${i} exited unexpectedly (code ${code}, signal ${signal}); see ${logFile}\n`),
       });
-      process.stdout.write(`CART cluster running (${o.consensus}, n = ${running.deployment.replicaFiles.length}, f = ${o.faults}, app ${o.app})\n`);
+      // what runs is the deployment's (a reused folder keeps its own f, protocol and app)
+      const c = running.deployment.cluster;
+      if (reuse) {
+        const given = (name: string): boolean => cmd.getOptionValueSource(name) === 'cli';
+        const ignored = [
+          given('faults') && c.f !== o.faults ? `--faults ${o.faults} (it has f = ${c.f})` : '',
+          given('consensus') && c.consensus.protocol !== o.consensus ? `--consensus ${o.consensus} (it has ${c.consensus.protocol})` : '',
+          given('app') && c.application !== o.app ? `--app ${o.app} (it has ${c.application})` : '',
+        ].filter((x) => x !== '');
+        if (ignored.length) process.stderr.write(`note: ignored for the reused deployment: ${ignored.join(', ')}; add --force for a new deployment with these settings\n`);
+      }
+      process.stdout.write(`CART cluster running (${c.consensus.protocol}, n = ${running.deployment.replicaFiles.length}, f = ${c.f}, app ${c.application})\n`);
       for (const r of running.deployment.cluster.replicas) {
         process.stdout.write(`  replica ${r.index}: clients ${r.host}:${r.clientPort}  metrics http://${r.host}:${r.metricsPort}/metrics  status http://${r.host}:${r.metricsPort}/status\n`);
       }

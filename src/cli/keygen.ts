@@ -23,6 +23,7 @@ export function register(program: Command): void {
     .option('--force', 'overwrite existing key files', false)
     .action(async (opts: { replicas: number; faults?: number; out: string; force: boolean }) => {
       const n = opts.replicas;
+      if (n < 1) throw new Error(`--replicas must be at least 1 (n = 3f+1: 4 for f = 1), got ${n}`);
       const f = opts.faults ?? Math.floor((n - 1) / 3);
       const { publicFile, secretFiles } = await writeKeyFiles(opts.out, n, f, { overwrite: opts.force });
       process.stdout.write(

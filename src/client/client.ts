@@ -116,6 +116,25 @@ interface Pending {
   readonly lied: Set<number>;
   /** Replicas with a reply for this request under verification right now. */
   readonly checking: Set<number>;
+  /** Why each failed attempt failed (for the final error message). */
+  readonly causes: Map<FailoverCause, number>;
+}
+
+type FailoverCause = 'timeout' | 'closed' | 'error' | 'bad-reply';
+
+/** What went wrong, for a user: `2 timed out (no reply within 2000 ms), 6 connection refused or closed — is the cluster running?`. */
+function describeCauses(causes: ReadonlyMap<FailoverCause, number>, timeoutMs: number): string {
+  const label: Record<FailoverCause, string> = {
+    timeout: `timed out (no verified reply within ${timeoutMs} ms)`,
+    closed: 'connection refused or closed',
+    error: 'answered with an error notice',
+    'bad-reply': 'sent a reply that failed verification',
+  };
+  const parts = [...causes].map(([c, k]) => `${k} ${label[c]}`);
+  let hint = '';
+  if (causes.has('bad-reply')) hint = ' — replies did not verify: are the public key file and cluster.json from the same deployment as the running replicas?';
+  else if (causes.size === 1 && causes.has('closed')) hint = ' — no replica accepted a connection: is the cluster running at the addresses in cluster.json?';
+  return parts.length ? `: ${parts.join(', ')}${hint}` : '';
 }
 
 interface Queued {
@@ -287,6 +306,7 @@ export class CartClient {
       sentTo: new Set(),
       lied: new Set(),
       checking: new Set(),
+      causes: new Map(),
     };
     this.pending.set(requestId, p);
     this.attempt(p);
@@ -314,8 +334,9 @@ export class CartClient {
   }
 
   /** Move `p` to the next replica after `failed`; give up after `maxAttempts`. */
-  private failover(p: Pending, failed: number, cause: 'timeout' | 'closed' | 'error' | 'bad-reply'): void {
+  private failover(p: Pending, failed: number, cause: FailoverCause): void {
     if (this.pending.get(p.requestId) !== p || p.target !== failed) return;
+    p.causes.set(cause, (p.causes.get(cause) ?? 0) + 1);
     const timedOut = cause === 'timeout';
     if (p.readOnly) {
       // an unresponsive contact is left behind for the ordered retry too
@@ -329,7 +350,7 @@ export class CartClient {
     }
     if (p.attempts >= this.maxAttempts) {
       this.finish(p);
-      const msg = `no verified reply for request ${p.requestId} after ${p.attempts} attempts`;
+      const msg = `no verified reply for request ${p.requestId} after ${p.attempts} attempts${describeCauses(p.causes, this.timeoutMs)}`;
       p.reject(timedOut ? new TimeoutError(msg, p.attempts) : new NoQuorumError(msg, p.attempts));
       return;
     }

@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve as resolvePath } from 'node:path';
 import { connect, type CartClient, type CartClientOptions, type SignatureVerifier } from '../client/index.ts';
 import { loadPublicKeyFile, loadThresholdBls, type PublicKeySet } from '../crypto/index.ts';
-import { loadClusterConfig, relativeTo } from './config.ts';
+import { DeployConfigError, loadClusterConfig, relativeTo } from './config.ts';
 
 let fast: Promise<SignatureVerifier> | undefined;
 
@@ -87,11 +87,22 @@ export async function loadPublicKeysOnce(path: string): Promise<PublicKeySet[]> 
 /**
  * Open a client to the cluster described by `clusterFile`.
  * @param overrides any {@link CartClientOptions} except the replicas and key sets
- * @throws {DeployConfigError} / key-file errors for bad files
+ * @throws {DeployConfigError} / key-file errors for bad files, or a public key file dealt for
+ *   another replica count or f than cluster.json's (files from two different deployments)
  */
 export async function connectToCluster(clusterFile: string, overrides: Omit<CartClientOptions, 'replicas' | 'publicKeySets' | 'groupPublicKey'> = {}): Promise<CartClient> {
   const cluster = await loadClusterConfig(clusterFile);
-  const publicKeySets = await loadPublicKeysOnce(relativeTo(clusterFile, cluster.publicKeyFile));
+  const keyFile = relativeTo(clusterFile, cluster.publicKeyFile);
+  const publicKeySets = await loadPublicKeysOnce(keyFile);
+  const n = cluster.replicas.length;
+  for (const ks of publicKeySets) {
+    const t = ks.name === 'readonly' ? 2 * cluster.f + 1 : ks.name === 'ordered' ? cluster.f + 1 : ks.threshold;
+    if (ks.replicas !== n || ks.threshold !== t) {
+      throw new DeployConfigError(
+        `${keyFile}: key set '${ks.name}' is for n = ${ks.replicas} replicas (threshold ${ks.threshold}) but ${clusterFile} has n = ${n}, f = ${cluster.f} (threshold ${t}): are both files from the same deployment?`,
+      );
+    }
+  }
   const verifier = overrides.verifier ?? (await nodeSignatureVerifier());
   return connect({ ...overrides, verifier, replicas: cluster.replicas.map((r) => ({ host: r.host, port: r.clientPort })), publicKeySets });
 }
