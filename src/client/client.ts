@@ -77,7 +77,12 @@ export interface CartClientStats {
   verified: number;
   /** Invocations that failed (timeout, rejected, closed). */
   failed: number;
-  /** Replies or frames rejected, by reason. */
+  /**
+   * Replies or frames rejected, by reason. `late` counts benign duplicates: replies for a request
+   * already completed, and a second copy from a replica whose first reply is still being checked
+   * (it answered a retransmission). `unsolicited`: replies from replicas not asked, or from one
+   * that already sent a bad reply for this request.
+   */
   rejected: Record<ReplyRejectReason | 'error-notice' | 'late' | 'unsolicited', number>;
   /** Switches to another replica. */
   failovers: number;
@@ -437,7 +442,11 @@ export class CartClient {
     }
     // only replicas we asked may answer, and each gets one chance to lie per request: a
     // Byzantine replica cannot make the client spend unbounded pairing checks
-    if (!p.sentTo.has(from) || p.lied.has(from) || p.checking.has(from)) {
+    if (p.checking.has(from)) {
+      this.counters.rejected.late++; // a copy (answer to a retransmission) of the reply being checked
+      return;
+    }
+    if (!p.sentTo.has(from) || p.lied.has(from)) {
       this.counters.rejected.unsolicited++;
       return;
     }

@@ -11,6 +11,8 @@ import { NoQuorumError } from '../../src/client/errors.ts';
 import { createClientIdentity } from '../../src/client/identity.ts';
 import type { ClientTransport, ReplicaEndpoint, TransportConnection, TransportHandlers } from '../../src/client/transport.ts';
 import { RequestVerifier } from '../../src/replica/request-verifier.ts';
+import { MerkleTree } from '../../src/crypto/merkle.ts';
+import { clientIdOf, digest, ORDERED_KEY_SET, replyDigest } from '../../src/wire/digest.ts';
 import { decodeClientFrame, encodeReplicaFrame, ErrorCode, PROTOCOL_VERSION, type CartRequest } from '../../src/wire/codec.ts';
 
 type Policy = (replica: number, req: CartRequest) => Uint8Array | undefined;
@@ -97,4 +99,47 @@ test('a hint that is not newer than the frame\'s own fresh causes a failover, no
   assert.equal(c.stats().failovers, 1);
   await c.close();
   await assert.rejects(outcome);
+});
+
+test('a second copy of a reply that is still being checked (the replica answered a retransmission) is a benign duplicate, not a rejection', async (t) => {
+  const result = Uint8Array.of(7, 7);
+  const replyTo = (req: CartRequest): Uint8Array => {
+    const clientId = clientIdOf(req.clientPublicKey);
+    const leaf = replyDigest({ keySet: ORDERED_KEY_SET, clientId, requestId: req.requestId, operationDigest: digest(req.operation), result });
+    const reply = { requestId: req.requestId, clientId, result, keySet: ORDERED_KEY_SET, sequence: 5n, root: new MerkleTree([leaf]).root, leafIndex: 0, leafCount: 1, proof: [], groupSignature: new Uint8Array(48), replica: 1 };
+    return encodeReplicaFrame({ type: 'reply', reply });
+  };
+  // replica 0 sends its reply twice; the (fake) signature check takes a while, so the copy arrives mid-check
+  const transport = new ScriptedTransport(() => undefined);
+  const twice: ClientTransport = {
+    connect: (endpoint, h) => {
+      const inner = transport.connect(endpoint, h);
+      return {
+        send: (payload) => {
+          const req = decodeClientFrame(payload);
+          const frame = replyTo(req);
+          queueMicrotask(() => h.onFrame(frame));
+          setTimeout(() => h.onFrame(frame), 5);
+          return inner.send(payload);
+        },
+        close: () => inner.close(),
+      };
+    },
+  };
+  const c = new CartClient(
+    {
+      replicas: [0, 1, 2, 3].map((port) => ({ host: 'scripted', port })),
+      groupPublicKey: new Uint8Array(96),
+      verifier: { verify: () => new Promise<boolean>((r) => setTimeout(() => r(true), 30)) },
+      identity: createClientIdentity(),
+      timeoutMs: 5000,
+    },
+    twice,
+  );
+  t.after(() => c.close());
+  assert.deepEqual([...(await c.invoke(Uint8Array.of(1)))], [...result]);
+  const s = c.stats();
+  assert.equal(s.rejected.unsolicited, 0);
+  assert.equal(s.rejected.late, 1);
+  assert.equal(s.verified, 1);
 });
