@@ -13,12 +13,13 @@ export function register(program: Command): void {
     .requiredOption('-c, --config <file>', "this replica's replica-<i>.json (secret: identity key, BLS key share path)")
     .option('--log-level <level>', 'structured log level on stderr (trace|debug|info|warn|error|silent)', 'info')
     .option('--events', 'print machine-readable JSON event lines on stdout (ready, view-change, leader, state-transfer)')
+    .option('--exit-with-stdin', 'stop when stdin reaches its end: a launcher holding it open (cart cluster, cart demo) takes the replica down when it dies, even by SIGKILL')
     .option('--byzantine-wrong-results', 'TESTING ONLY: sign and send wrong results')
     .option('--byzantine-bad-shares', 'TESTING ONLY: send signature shares that do not verify')
     .option('--byzantine-bad-share-fraction <x>', 'TESTING ONLY: with --byzantine-bad-shares, only for this fraction (0..1) of batches', Number)
     .option('--byzantine-forge-index', "TESTING ONLY: send shares claiming another replica's signer index")
     .addHelpText('after', '\nExample:\n  cart replica --config deploy/replica-1.json\n\nServes clients on the clientPort of cluster.json, /metrics and /status on metricsPort.')
-    .action(async (o: { config: string; logLevel: string; events?: boolean; byzantineWrongResults?: boolean; byzantineBadShares?: boolean; byzantineBadShareFraction?: number; byzantineForgeIndex?: boolean }) => {
+    .action(async (o: { config: string; logLevel: string; events?: boolean; exitWithStdin?: boolean; byzantineWrongResults?: boolean; byzantineBadShares?: boolean; byzantineBadShareFraction?: number; byzantineForgeIndex?: boolean }) => {
       const emit = (obj: Record<string, unknown>): void => {
         if (o.events) process.stdout.write(JSON.stringify(obj) + '\n');
       };
@@ -50,6 +51,11 @@ export function register(program: Command): void {
         const stop = (): void => resolve();
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
+        if (o.exitWithStdin) {
+          process.stdin.once('end', stop);
+          process.stdin.once('error', stop);
+          process.stdin.resume();
+        }
       });
       emit({ event: 'ready', index: running.index, client: running.replica.address, status: running.status() });
       if (!o.events) process.stderr.write(`replica ${running.index} ready: clients on ${running.replica.address.host}:${running.replica.address.port}\n`);

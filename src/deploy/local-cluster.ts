@@ -104,14 +104,16 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   const spawnOne = (p: Proc): Promise<void> => {
     // CART_REPLICA_NODE_ARGS: extra Node flags for replica processes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"
     const extra = (process.env['CART_REPLICA_NODE_ARGS'] ?? '').split(/\s+/).filter((x) => x !== '');
-    const args = [...extra, '--import', TSX, MAIN, 'replica', '--config', deployment.replicaFiles[p.index - 1]!, '--events', '--log-level', options.logLevel ?? 'info'];
+    const args = [...extra, '--import', TSX, MAIN, 'replica', '--config', deployment.replicaFiles[p.index - 1]!, '--events', '--exit-with-stdin', '--log-level', options.logLevel ?? 'info'];
     for (const flag of options.byzantine?.get(p.index) ?? []) {
       const eq = flag.indexOf('=');
       if (eq < 0) args.push(`--byzantine-${flag}`);
       else args.push(`--byzantine-${flag.slice(0, eq)}`, flag.slice(eq + 1));
     }
     const log = createWriteStream(p.logFile, { flags: 'a' });
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // stdin: a pipe we never write to; it ends when this process dies (even by SIGKILL), and
+    // `--exit-with-stdin` then stops the replica instead of leaving it orphaned on its ports
+    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
     p.child = child;
     child.stderr!.pipe(log);
     p.exited = new Promise<void>((res) => child.once('exit', () => res()));

@@ -119,3 +119,25 @@ test('Ctrl-C on cart demo stops its replicas and removes the temp deployment (se
   const left = spawnSync('pgrep', ['-f', tmp], { encoding: 'utf8' });
   assert.equal(left.stdout.trim(), '', 'no replica process of the demo left');
 });
+
+test('kill -9 of cart cluster takes its replica processes down too (no orphans holding the ports)', async (t) => {
+  const dir = await tempDir(t, 'cart-nu-k9-');
+  const child = spawn(process.execPath, [CART, 'cluster', '--dir', join(dir, 'deploy'), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.after(() => void child.kill('SIGKILL'));
+  let out = '';
+  await new Promise<void>((res, rej) => {
+    child.stdout!.on('data', (b: Buffer) => {
+      out += b.toString();
+      if (out.includes('Ctrl-C stops the cluster')) res();
+    });
+    child.once('exit', (code) => rej(new Error(`cart cluster exited (${code}) early:\n${out}`)));
+  });
+  const replicas = (): string => spawnSync('pgrep', ['-f', join(dir, 'deploy')], { encoding: 'utf8' }).stdout.trim();
+  assert.notEqual(replicas(), '', 'replicas running');
+  child.kill('SIGKILL');
+  const deadline = Date.now() + 20_000;
+  while (replicas() !== '' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  const left = replicas();
+  if (left !== '') spawnSync('kill', ['-9', ...left.split('\n')]);
+  assert.equal(left, '', 'no replica left after its launcher was killed');
+});
