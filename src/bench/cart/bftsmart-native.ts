@@ -65,7 +65,7 @@ async function stopProc(p: ReplicaProc): Promise<void> {
 }
 
 function spawnReplica(home: string, id: number, workDir: string, logFile: string, readyTimeoutMs: number): ReplicaProc {
-  const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, '--home', home, '--replica-id', String(id), '--work-dir', workDir], {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), ENTRY, '--home', home, '--replica-id', String(id), '--work-dir', workDir], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   const log = createWriteStream(logFile);
