@@ -79,9 +79,10 @@ export interface CartClientStats {
   failed: number;
   /**
    * Replies or frames rejected, by reason. `late` counts benign duplicates: replies for a request
-   * already completed, and a second copy from a replica whose first reply is still being checked
-   * (it answered a retransmission). `unsolicited`: replies from replicas not asked, or from one
-   * that already sent a bad reply for this request.
+   * already completed, and further replies a replica sent while its first one was being checked
+   * (e.g. its answer to a retransmission) when that one verified. `unsolicited`: replies from
+   * replicas not asked, from one that already sent a bad reply for this request, or sent while
+   * its bad reply was being checked.
    */
   rejected: Record<ReplyRejectReason | 'error-notice' | 'late' | 'unsolicited', number>;
   /** Switches to another replica. */
@@ -119,8 +120,11 @@ interface Pending {
   /** Replicas this request was sent to, and those that already sent a bad reply for it. */
   readonly sentTo: Set<number>;
   readonly lied: Set<number>;
-  /** Replicas with a reply for this request under verification right now. */
-  readonly checking: Set<number>;
+  /**
+   * Replicas with a reply for this request under verification right now, and how many further
+   * replies each sent meanwhile (dropped unchecked; counted once the verdict is known).
+   */
+  readonly checking: Map<number, number>;
   /** Why each failed attempt failed (for the final error message). */
   readonly causes: Map<FailoverCause, number>;
 }
@@ -310,7 +314,7 @@ export class CartClient {
       errors: new Map(),
       sentTo: new Set(),
       lied: new Set(),
-      checking: new Set(),
+      checking: new Map(),
       causes: new Map(),
     };
     this.pending.set(requestId, p);
@@ -442,21 +446,25 @@ export class CartClient {
     }
     // only replicas we asked may answer, and each gets one chance to lie per request: a
     // Byzantine replica cannot make the client spend unbounded pairing checks
-    if (p.checking.has(from)) {
-      this.counters.rejected.late++; // a copy (answer to a retransmission) of the reply being checked
+    const copies = p.checking.get(from);
+    if (copies !== undefined) {
+      p.checking.set(from, copies + 1); // e.g. its answer to a retransmission: classified with the verdict
       return;
     }
     if (!p.sentTo.has(from) || p.lied.has(from)) {
       this.counters.rejected.unsolicited++;
       return;
     }
-    p.checking.add(from);
+    p.checking.set(from, 0);
     const verdict = await this.replyVerifier.check(reply, {
       keySet: p.keySet,
       clientId: this.clientId,
       requestId: p.requestId,
       operationDigest: p.operationDigest,
     });
+    // replies that came from `from` during the check: benign duplicates of a good reply, or
+    // more of a liar's (never checked: one chance to lie per request)
+    this.counters.rejected[verdict.ok ? 'late' : 'unsolicited'] += p.checking.get(from) ?? 0;
     p.checking.delete(from);
     if (verdict.ok && p.keySet === ORDERED_KEY_SET && reply.sequence > this.freshness) this.freshness = reply.sequence;
     if (this.pending.get(reply.requestId) !== p) {
