@@ -66,6 +66,11 @@ export class FrameConnection extends EventEmitter {
     return this.framed?.isOpen ?? false;
   }
 
+  /** True from an accepted {@link sendBatch} until the socket's write buffer drained. */
+  get batchInFlight(): boolean {
+    return this.framed?.batchInFlight ?? false;
+  }
+
   /** True after {@link close}. */
   get isClosed(): boolean {
     return this.closed;
@@ -128,6 +133,33 @@ export class FrameConnection extends EventEmitter {
     }
     this.pending.push(Buffer.from(payload));
     this.pendingBytes += payload.length;
+    return true;
+  }
+
+  /**
+   * Send several frames all or nothing (see {@link FramedSocket.sendBatch}: accepted while the
+   * queue is below `maxQueuedBytes`, which the batch may overshoot).
+   * @returns false if the batch was dropped (closed, disconnected without queueing, queue full)
+   * @throws {FrameError} `oversize` if a payload exceeds `maxFrameBytes`
+   */
+  sendBatch(payloads: readonly Uint8Array[]): boolean {
+    if (this.closed) return false;
+    for (const p of payloads) {
+      if (p.length > this.maxFrameBytes) throw new FrameError('oversize', `frame of ${p.length} bytes exceeds the limit of ${this.maxFrameBytes}`);
+    }
+    if (this.framed?.isOpen) {
+      const ok = this.framed.sendBatch(payloads);
+      if (!ok) this.counters.droppedQueueFull++;
+      return ok;
+    }
+    if (this.options.queueWhileDisconnected === false || this.pendingBytes >= this.maxQueuedBytes) {
+      this.counters.droppedQueueFull++;
+      return false;
+    }
+    for (const p of payloads) {
+      this.pending.push(Buffer.from(p));
+      this.pendingBytes += p.length;
+    }
     return true;
   }
 

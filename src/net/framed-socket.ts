@@ -49,6 +49,12 @@ export class FramedSocket extends EventEmitter {
   private readonly decoder: FrameDecoder;
   private closed = false;
   private corked = false;
+  /**
+   * Bytes of the last batch accepted by {@link sendBatch} (frame headers included) while the
+   * write buffer has not drained since: the queue bound is raised by this much, so frames sent
+   * after a large message are not dropped behind it. Reset on `drain`.
+   */
+  private overshoot = 0;
   /** Frames dropped because the send queue was full. */
   droppedQueueFull = 0;
   /** Exceptions thrown by `frame` listeners (caught so a handler bug never kills the process). */
@@ -75,6 +81,7 @@ export class FramedSocket extends EventEmitter {
     socket.on('error', (err) => this.finish('error', err));
     socket.on('close', () => this.finish('remote'));
     socket.on('end', () => socket.end());
+    socket.on('drain', () => (this.overshoot = 0));
   }
 
   /** True until the socket closed (either side). */
@@ -85,6 +92,11 @@ export class FramedSocket extends EventEmitter {
   /** Bytes currently held for an incomplete frame (a partial header, or the payload bytes received so far). */
   get partialBytes(): number {
     return this.decoder.bufferedBytes;
+  }
+
+  /** True from an accepted {@link sendBatch} until the write buffer drained. */
+  get batchInFlight(): boolean {
+    return this.overshoot > 0;
   }
 
   /** Remote `host:port`, for logs. */
@@ -102,21 +114,51 @@ export class FramedSocket extends EventEmitter {
     if (payload.length > this.maxFrameBytes) {
       throw new FrameError('oversize', `frame of ${payload.length} bytes exceeds the limit of ${this.maxFrameBytes}`);
     }
-    if (this.socket.writableLength + payload.length + FRAME_HEADER_BYTES > this.maxQueuedBytes) {
+    if (this.socket.writableLength + payload.length + FRAME_HEADER_BYTES > this.maxQueuedBytes + this.overshoot) {
       this.droppedQueueFull++;
       return false;
     }
-    // Coalesce all frames sent in one tick into one writev (fewer syscalls under load).
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
-    }
+    this.corkForTick();
     this.socket.write(encodeFrame(payload, this.maxFrameBytes));
     return true;
+  }
+
+  /**
+   * Queue several frames all or nothing (the pieces of one fragmented message must not be
+   * partly dropped). Accepted when the bytes already queued are below `maxQueuedBytes`: the
+   * batch itself may overshoot the bound (by at most its own size), so that one message larger
+   * than the bound can still be sent; a second one waits for the queue to drain below the bound.
+   * Until the write buffer drains, later {@link send}s may use the same overshoot (they queue
+   * behind the batch), so the buffer never exceeds `maxQueuedBytes` + the last batch.
+   * @returns false (batch dropped, counted once in `droppedQueueFull`) if closed or the queue is at its bound
+   * @throws {FrameError} `oversize` if a payload exceeds `maxFrameBytes` (a caller bug)
+   */
+  sendBatch(payloads: readonly Uint8Array[]): boolean {
+    if (this.closed) return false;
+    for (const p of payloads) {
+      if (p.length > this.maxFrameBytes) throw new FrameError('oversize', `frame of ${p.length} bytes exceeds the limit of ${this.maxFrameBytes}`);
+    }
+    if (this.socket.writableLength >= this.maxQueuedBytes) {
+      this.droppedQueueFull++;
+      return false;
+    }
+    let total = 0;
+    for (const p of payloads) total += FRAME_HEADER_BYTES + p.length;
+    this.overshoot = total;
+    this.corkForTick();
+    for (const p of payloads) this.socket.write(encodeFrame(p, this.maxFrameBytes));
+    return true;
+  }
+
+  /** Coalesce all frames sent in one tick into one writev (fewer syscalls under load). */
+  private corkForTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
   }
 
   /** Close the connection (pending writes are flushed best effort). Idempotent. */

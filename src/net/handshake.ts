@@ -15,6 +15,9 @@
  * k_i→r = HKDF-SHA256(shared, salt, "cart-peer-v1 i2r", 32);  k_r→i likewise with "r2i"
  * DATA   = [4, counter:u64, HMAC-SHA256(k_dir, 4 ‖ counter ‖ payload):32, payload]
  * HEARTBEAT = [5, counter:u64, HMAC-SHA256(k_dir, 5 ‖ counter):32]  (keep-alive, same counter)
+ * DATA_MULTI = [6, counter:u64, HMAC:32, ([len:u32][message])+]     (several messages of one tick)
+ * FRAGMENT  = [7, counter:u64, HMAC:32, flags:u8, (total:u32 if flags = FIRST), bytes]
+ *             (one piece of a message larger than one frame; see TcpPeerNetwork)
  * ```
  * Properties: both sides prove possession of their configured Ed25519 key over a transcript
  * holding both ids, both fresh nonces and both ephemeral keys, so a handshake cannot be
@@ -38,6 +41,19 @@ export const MSG_HEARTBEAT = 5;
  * payload is a sequence of [u32 big-endian length][message] entries; one MAC covers them all.
  */
 export const MSG_DATA_MULTI = 6;
+/**
+ * Authenticated piece of a message larger than one frame. Payload: `[flags:u8]`, then for the
+ * first piece (`flags = FRAGMENT_FIRST`) the message's total length `[u32 BE]`, then message
+ * bytes; later pieces have `flags = 0`. The pieces of one message are consecutive frames of the
+ * session (same MAC and counter rules as DATA); the message is complete when `total` bytes
+ * arrived.
+ */
+export const MSG_DATA_FRAGMENT = 7;
+/** `flags` of the first fragment of a message (it carries the total length). */
+export const FRAGMENT_FIRST = 1;
+/** Bytes after the DATA header in the first fragment (flags + total length) and in later ones (flags). */
+export const FRAGMENT_FIRST_HEADER_BYTES = 5;
+export const FRAGMENT_HEADER_BYTES = 1;
 const NONCE = 32;
 const KEY = 32;
 const SIG = 64;
@@ -144,13 +160,29 @@ export function sealData(
   key: Buffer,
   counter: bigint,
   payload: Uint8Array,
-  type: typeof MSG_DATA | typeof MSG_HEARTBEAT | typeof MSG_DATA_MULTI = MSG_DATA,
+  type: typeof MSG_DATA | typeof MSG_HEARTBEAT | typeof MSG_DATA_MULTI | typeof MSG_DATA_FRAGMENT = MSG_DATA,
 ): Buffer {
   const b = Buffer.allocUnsafe(DATA_HEADER_BYTES + payload.length);
   b[0] = type;
   b.writeBigUInt64BE(counter, 1);
   mac(key, type, counter, payload).copy(b, 9);
   b.set(payload, DATA_HEADER_BYTES);
+  return b;
+}
+
+/**
+ * Encode one authenticated {@link MSG_DATA_FRAGMENT} frame holding `chunk` (one copy, no
+ * intermediate payload buffer). `total` (the whole message's length) is written only when `first`.
+ */
+export function sealFragment(key: Buffer, counter: bigint, first: boolean, total: number, chunk: Uint8Array): Buffer {
+  const h = first ? FRAGMENT_FIRST_HEADER_BYTES : FRAGMENT_HEADER_BYTES;
+  const b = Buffer.allocUnsafe(DATA_HEADER_BYTES + h + chunk.length);
+  b[0] = MSG_DATA_FRAGMENT;
+  b.writeBigUInt64BE(counter, 1);
+  b[DATA_HEADER_BYTES] = first ? FRAGMENT_FIRST : 0;
+  if (first) b.writeUInt32BE(total, DATA_HEADER_BYTES + 1);
+  b.set(chunk, DATA_HEADER_BYTES + h);
+  mac(key, MSG_DATA_FRAGMENT, counter, b.subarray(DATA_HEADER_BYTES)).copy(b, 9);
   return b;
 }
 
@@ -188,17 +220,17 @@ export function decodeMulti(payload: Buffer): Buffer[] | undefined {
 
 /** Result of {@link openData}. */
 export type OpenResult =
-  | { ok: true; heartbeat: boolean; multi: boolean; counter: bigint; payload: Buffer }
+  | { ok: true; heartbeat: boolean; multi: boolean; fragment: boolean; counter: bigint; payload: Buffer }
   | { ok: false; reason: 'malformed' | 'bad-mac' };
 
-/** Check and strip the MAC of a DATA/HEARTBEAT frame (the caller checks the counter's freshness). */
+/** Check and strip the MAC of a DATA/HEARTBEAT/DATA_MULTI/FRAGMENT frame (the caller checks the counter's freshness). */
 export function openData(key: Buffer, frame: Buffer): OpenResult {
   const type = frame[0];
-  if (frame.length < DATA_HEADER_BYTES || (type !== MSG_DATA && type !== MSG_HEARTBEAT && type !== MSG_DATA_MULTI)) return { ok: false, reason: 'malformed' };
+  if (frame.length < DATA_HEADER_BYTES || (type !== MSG_DATA && type !== MSG_HEARTBEAT && type !== MSG_DATA_MULTI && type !== MSG_DATA_FRAGMENT)) return { ok: false, reason: 'malformed' };
   const counter = frame.readBigUInt64BE(1);
   const payload = frame.subarray(DATA_HEADER_BYTES);
   if (type === MSG_HEARTBEAT && payload.length !== 0) return { ok: false, reason: 'malformed' };
   const expect = mac(key, type, counter, payload);
   if (!timingSafeEqual(expect, frame.subarray(9, DATA_HEADER_BYTES))) return { ok: false, reason: 'bad-mac' };
-  return { ok: true, heartbeat: type === MSG_HEARTBEAT, multi: type === MSG_DATA_MULTI, counter, payload };
+  return { ok: true, heartbeat: type === MSG_HEARTBEAT, multi: type === MSG_DATA_MULTI, fragment: type === MSG_DATA_FRAGMENT, counter, payload };
 }

@@ -29,6 +29,10 @@ export type PeerDropReason =
   | 'handshake-timeout'
   /** a frame that is not allowed in the current connection state */
   | 'unexpected'
+  /** a message announced (first fragment) larger than `maxMessageBytes` (session reset) */
+  | 'oversize-message'
+  /** a fragment out of sequence (no first piece, a second first piece, more bytes than announced, DATA inside a fragmented message, bad flags; session reset) */
+  | 'bad-fragment'
   /** outgoing: send queue full */
   | 'queue-full'
   /** outgoing: destination id outside the group */
@@ -96,6 +100,8 @@ export function emptyDropCounters(): Record<PeerDropReason, number> {
     'unknown-peer': 0,
     'handshake-timeout': 0,
     unexpected: 0,
+    'oversize-message': 0,
+    'bad-fragment': 0,
     'queue-full': 0,
     'bad-destination': 0,
     'connection-refused': 0,

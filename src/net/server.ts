@@ -119,6 +119,10 @@ export class ServerConnection extends EventEmitter implements ConnLimitState {
   get partialBytes(): number {
     return this.framed.partialBytes;
   }
+  /** True from an accepted `sendBatch` until the write buffer drained. */
+  get batchInFlight(): boolean {
+    return this.framed.batchInFlight;
+  }
   /** True while the application has work pending for this connection. */
   busy(): boolean {
     return this.pendingWork > 0 || (this.pendingCheck?.(this) ?? false);
@@ -126,6 +130,12 @@ export class ServerConnection extends EventEmitter implements ConnLimitState {
   /** Queue one frame; false if dropped (closed or send queue full). @throws {FrameError} oversize */
   send(payload: Uint8Array): boolean {
     const ok = this.framed.send(payload);
+    if (ok) this.touch?.();
+    return ok;
+  }
+  /** Queue several frames all or nothing (see {@link FramedSocket.sendBatch}). @throws {FrameError} oversize */
+  sendBatch(payloads: readonly Uint8Array[]): boolean {
+    const ok = this.framed.sendBatch(payloads);
     if (ok) this.touch?.();
     return ok;
   }

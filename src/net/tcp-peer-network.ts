@@ -7,7 +7,9 @@
  * with HMAC-SHA256 and a strictly increasing per-direction counter. A newly authenticated
  * session from a peer replaces the old one (the peer restarted). Messages sent while no session
  * is up wait in a bounded per-peer outbox and are flushed when the session is established.
- * See `docs/networking.md`.
+ * A message larger than one frame (`maxFrameBytes`, 16 MiB) travels as consecutive
+ * authenticated FRAGMENT frames and is reassembled by the receiver (at most one partial
+ * message, ≤ `maxMessageBytes`, per peer). See `docs/networking.md`.
  */
 import { EventEmitter } from 'node:events';
 import type { KeyObject } from 'node:crypto';
@@ -15,9 +17,12 @@ import { FrameServer, type ServerConnection } from './server.ts';
 import { FrameConnection } from './connection.ts';
 import type { BackoffOptions } from './backoff.ts';
 import { NetError } from './errors.ts';
-import { DEFAULT_MAX_FRAME_BYTES } from './frame.ts';
+import { DEFAULT_MAX_FRAME_BYTES, MAX_FRAME_LIMIT } from './frame.ts';
 import { importIdentityPrivateKey, importIdentityPublicKey } from './keys.ts';
-import { DATA_HEADER_BYTES, MSG_DATA, MSG_DATA_MULTI, MSG_FINISH, MSG_HEARTBEAT, decodeMulti, encodeMulti, openData, sealData, type SessionKeys } from './handshake.ts';
+import {
+  DATA_HEADER_BYTES, FRAGMENT_FIRST, FRAGMENT_FIRST_HEADER_BYTES, FRAGMENT_HEADER_BYTES, MSG_DATA, MSG_DATA_FRAGMENT, MSG_DATA_MULTI, MSG_FINISH, MSG_HEARTBEAT,
+  decodeMulti, encodeMulti, openData, sealData, sealFragment, type SessionKeys,
+} from './handshake.ts';
 import type { FrameServerLimitOptions, LimitReason } from './server-limits.ts';
 import { RateLimitedWarn, DEFAULT_LOG_INTERVAL_MS } from './rate-limited-log.ts';
 import { InitiatorHandshake, ResponderHandshake, type HandshakeStep } from './handshake-machine.ts';
@@ -25,6 +30,16 @@ import {
   emptyDropCounters, silentLogger,
   type NetLogger, type PeerDropReason, type PeerMessageListener, type PeerNetwork, type PeerNetworkStats, type PeerStatusListener,
 } from './peer-network.ts';
+
+/** Default largest message of a {@link TcpPeerNetwork}: 256 MiB (sent in fragments of one frame each). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024 * 1024;
+/** Default bound of bytes queued per peer: 32 MiB (one larger message may overshoot it, see `send`). */
+export const DEFAULT_PEER_MAX_QUEUED_BYTES = 32 * 1024 * 1024;
+
+/** Byte-wise equality (a length mismatch returns at once). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a === b || (a.length === b.length && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.length), Buffer.from(b.buffer, b.byteOffset, b.length)) === 0);
+}
 
 /** Address and identity of one replica, as in the config file. */
 export interface PeerAddress {
@@ -46,9 +61,22 @@ export interface TcpPeerNetworkOptions {
   /** Override the listen address of `self` (e.g. port 0 in tests, `0.0.0.0` on servers). */
   listenHost?: string;
   listenPort?: number;
-  /** Largest message payload in bytes (default 16 MiB − header). */
+  /**
+   * Largest message in bytes (default {@link DEFAULT_MAX_MESSAGE_BYTES} = 256 MiB, at most
+   * 2^32 − 1). Also the bound of the reassembly buffer per peer. Messages above one frame's
+   * payload are sent as fragments.
+   */
   maxMessageBytes?: number;
-  /** Bound of bytes queued per peer (socket buffer + outbox), default 32 MiB. */
+  /**
+   * Largest frame payload on the wire, DATA header included (default 16 MiB). Messages up to
+   * `maxFrameBytes − 41` go in one frame; larger ones are fragmented. Lower it only in tests.
+   */
+  maxFrameBytes?: number;
+  /**
+   * Bound of bytes queued per peer (socket buffer + outbox), default 32 MiB. A message larger
+   * than one frame is accepted while the queue is below the bound and may overshoot it by its
+   * own size (so a `maxMessageBytes` message can always be sent to a drained link).
+   */
   maxQueuedBytes?: number;
   /** Reconnect back-off. */
   backoff?: BackoffOptions;
@@ -74,6 +102,10 @@ export interface TcpPeerNetworkOptions {
 /** A channel a session writes to (either side of the TCP connection). */
 interface Channel {
   send(b: Uint8Array): boolean;
+  /** All or nothing (the fragments of one message); accepted while the queue is below its bound. */
+  sendBatch(frames: readonly Uint8Array[]): boolean;
+  /** True from an accepted batch until the write buffer drained. */
+  batchInFlight(): boolean;
   close(): void;
 }
 
@@ -89,6 +121,10 @@ interface Session {
   pending: Uint8Array[];
   pendingBytes: number;
   flushScheduled: boolean;
+  /** The last message above one frame sent on this session, while its frames may still be queued (released by the heartbeat). */
+  lastLarge: Uint8Array | undefined;
+  /** The fragmented message being received (buffer of its announced length, bytes received so far). */
+  partial: { buf: Buffer; received: number } | undefined;
 }
 
 interface Peer {
@@ -98,6 +134,8 @@ interface Peer {
   session: Session | undefined;
   outbox: Buffer[];
   outboxBytes: number;
+  /** Size of the last message above one frame accepted into the outbox (the bound is raised by it, see `send`). */
+  outboxOvershoot: number;
   /** Dialled connection (only when self < id). */
   dial: FrameConnection | undefined;
 }
@@ -114,6 +152,9 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
   private readonly warnLimited: RateLimitedWarn;
   private readonly maxMessageBytes: number;
   private readonly maxQueuedBytes: number;
+  private readonly maxFrameBytes: number;
+  /** Largest DATA payload of one frame: messages above it are fragmented. */
+  private readonly frameCapacity: number;
   private sent = 0;
   private received = 0;
   private sessionsEstablished = 0;
@@ -139,18 +180,26 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
     this.n = n;
     this.identity = typeof options.identity === 'string' ? importIdentityPrivateKey(options.identity) : options.identity;
     this.peers = sorted.map((addr) => ({
-      id: addr.id, addr: { ...addr }, key: importIdentityPublicKey(addr.publicKey), session: undefined, outbox: [], outboxBytes: 0, dial: undefined,
+      id: addr.id, addr: { ...addr }, key: importIdentityPublicKey(addr.publicKey), session: undefined, outbox: [], outboxBytes: 0, outboxOvershoot: 0, dial: undefined,
     }));
     this.log = options.logger ?? silentLogger;
     this.now = options.now ?? (() => performance.now());
     this.warnLimited = new RateLimitedWarn(this.log, this.now, options.warnIntervalMs ?? DEFAULT_LOG_INTERVAL_MS);
-    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_FRAME_BYTES - DATA_HEADER_BYTES;
-    this.maxQueuedBytes = options.maxQueuedBytes ?? 32 * 1024 * 1024;
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    if (!Number.isInteger(this.maxMessageBytes) || this.maxMessageBytes < 1 || this.maxMessageBytes > 0xffff_ffff) {
+      throw new NetError('bad-config', `maxMessageBytes must be an integer in 1..2^32-1, got ${this.maxMessageBytes}`);
+    }
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    if (!Number.isInteger(this.maxFrameBytes) || this.maxFrameBytes < DATA_HEADER_BYTES + FRAGMENT_FIRST_HEADER_BYTES + 1 || this.maxFrameBytes > MAX_FRAME_LIMIT) {
+      throw new NetError('bad-config', `maxFrameBytes must be an integer in ${DATA_HEADER_BYTES + FRAGMENT_FIRST_HEADER_BYTES + 1}..2^32-1, got ${this.maxFrameBytes}`);
+    }
+    this.frameCapacity = this.maxFrameBytes - DATA_HEADER_BYTES;
+    this.maxQueuedBytes = options.maxQueuedBytes ?? DEFAULT_PEER_MAX_QUEUED_BYTES;
     const me = this.peers[this.self]!.addr;
     this.server = new FrameServer({
       host: options.listenHost ?? me.host,
       port: options.listenPort ?? me.port,
-      maxFrameBytes: this.maxMessageBytes + DATA_HEADER_BYTES,
+      maxFrameBytes: this.maxFrameBytes,
       maxQueuedBytes: this.maxQueuedBytes,
       maxConnections: 4 * n + 16,
       maxConnectionsPerAddress: options.maxConnectionsPerAddress ?? 2 * n + 8,
@@ -201,7 +250,7 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
       const conn = new FrameConnection({
         host: p.addr.host,
         port: p.addr.port,
-        maxFrameBytes: this.maxMessageBytes + DATA_HEADER_BYTES,
+        maxFrameBytes: this.maxFrameBytes,
         maxQueuedBytes: this.maxQueuedBytes,
         queueWhileDisconnected: false,
         backoff: this.options.backoff ?? { initialMs: 50, maxMs: 2000 },
@@ -232,6 +281,7 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
         this.lose(p, s);
         continue;
       }
+      if (s.lastLarge && !s.channel.batchInFlight()) s.lastLarge = undefined;
       if (now - s.lastSent >= hb) {
         s.sendCounter++;
         s.lastSent = now;
@@ -257,10 +307,27 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
       return false;
     }
     const s = p.session;
+    if (s && bytes.length > this.frameCapacity) {
+      // Larger than one frame: flush what this tick queued before it (send order), then its
+      // fragments go out as consecutive frames, all or nothing. A copy of the large message
+      // still queued on this session is not queued again: protocols retransmit large messages
+      // (PBFT: VIEW-CHANGE, NEW-VIEW) faster than a busy link drains them.
+      if (s.lastLarge && s.channel.batchInFlight() && sameBytes(s.lastLarge, bytes)) {
+        this.sent++;
+        return true;
+      }
+      this.flush(s);
+      if (!this.sendFragments(s, bytes)) {
+        this.drops['queue-full']++;
+        return false;
+      }
+      this.sent++;
+      return true;
+    }
     if (s) {
       // Coalesce: all messages to this peer in one tick go out as one sealed frame (one MAC,
       // one header) at the end of the tick; a frame-size overflow flushes early.
-      if (s.pending.length > 0 && s.pendingBytes + 4 + bytes.length > this.maxMessageBytes) this.flush(s);
+      if (s.pending.length > 0 && s.pendingBytes + 4 + bytes.length > this.frameCapacity) this.flush(s);
       s.pending.push(bytes);
       s.pendingBytes += 4 + bytes.length;
       if (!s.flushScheduled) {
@@ -270,10 +337,14 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
       this.sent++;
       return true;
     }
-    if (p.outboxBytes + bytes.length > this.maxQueuedBytes) {
+    // a message above one frame is accepted below the bound and may overshoot it; later ones
+    // may use the same overshoot (see maxQueuedBytes)
+    const big = bytes.length > this.frameCapacity;
+    if (big ? p.outboxBytes >= this.maxQueuedBytes : p.outboxBytes + bytes.length > this.maxQueuedBytes + p.outboxOvershoot) {
       this.drops['queue-full']++;
       return false;
     }
+    if (big) p.outboxOvershoot = bytes.length;
     p.outbox.push(Buffer.from(bytes));
     p.outboxBytes += bytes.length;
     this.sent++;
@@ -295,6 +366,29 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
     s.lastSent = this.now();
     const frame = msgs.length === 1 ? sealData(s.keys.send, s.sendCounter, msgs[0]!) : sealData(s.keys.send, s.sendCounter, encodeMulti(msgs), MSG_DATA_MULTI);
     if (!s.channel.send(frame)) this.drops['queue-full'] += msgs.length;
+  }
+
+  /**
+   * Seal `bytes` (> one frame) as consecutive FRAGMENT frames and hand them to the channel all
+   * or nothing. Nothing else is sent on the session in between (this runs synchronously).
+   */
+  private sendFragments(s: Session, bytes: Uint8Array): boolean {
+    const frames: Buffer[] = [];
+    let counter = s.sendCounter;
+    let off = 0;
+    while (off < bytes.length) {
+      const first = off === 0;
+      const room = this.frameCapacity - (first ? FRAGMENT_FIRST_HEADER_BYTES : FRAGMENT_HEADER_BYTES);
+      const end = Math.min(bytes.length, off + room);
+      counter++;
+      frames.push(sealFragment(s.keys.send, counter, first, bytes.length, bytes.subarray(off, end)));
+      off = end;
+    }
+    if (!s.channel.sendBatch(frames)) return false;
+    s.lastLarge = bytes;
+    s.sendCounter = counter;
+    s.lastSent = this.now();
+    return true;
   }
 
   broadcast(bytes: Uint8Array): void {
@@ -321,6 +415,7 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
       p.session = undefined;
       p.outbox = [];
       p.outboxBytes = 0;
+      p.outboxOvershoot = 0;
     }
     await this.server.close();
   }
@@ -343,15 +438,23 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
   /** Session established on `channel`: replace any older one, flush the outbox. */
   private establish(p: Peer, keys: SessionKeys, channel: Channel): Session {
     const old = p.session;
+    if (old) old.partial = undefined;
     if (old && old.channel !== channel) old.channel.close();
     const t = this.now();
-    const s: Session = { peer: p.id, keys, sendCounter: 0n, recvCounter: 0n, channel, lastSent: t, lastReceived: t, pending: [], pendingBytes: 0, flushScheduled: false };
+    const s: Session = {
+      peer: p.id, keys, sendCounter: 0n, recvCounter: 0n, channel, lastSent: t, lastReceived: t, pending: [], pendingBytes: 0, flushScheduled: false, lastLarge: undefined, partial: undefined,
+    };
     p.session = s;
     this.sessionsEstablished++;
     const queued = p.outbox;
     p.outbox = [];
     p.outboxBytes = 0;
+    p.outboxOvershoot = 0;
     for (const m of queued) {
+      if (m.length > this.frameCapacity) {
+        if (!this.sendFragments(s, m)) this.drops['queue-full']++;
+        continue;
+      }
       s.sendCounter++;
       if (!channel.send(sealData(keys.send, s.sendCounter, m))) this.drops['queue-full']++;
     }
@@ -361,6 +464,10 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
   }
 
   private lose(p: Peer, s: Session | undefined): void {
+    if (s) {
+      s.partial = undefined; // a session reset discards a partially received message
+      s.lastLarge = undefined;
+    }
     if (s && p.session === s) {
       p.session = undefined;
       this.log.info({ self: this.self, peer: p.id }, 'peer session lost');
@@ -371,7 +478,8 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
   /** A DATA frame on an established session. */
   private onData(p: Peer, s: Session, frame: Buffer): void {
     if (p.session !== s) return;
-    if (frame.length === 0 || (frame[0] !== MSG_DATA && frame[0] !== MSG_HEARTBEAT && frame[0] !== MSG_DATA_MULTI)) {
+    const t = frame[0];
+    if (frame.length === 0 || (t !== MSG_DATA && t !== MSG_HEARTBEAT && t !== MSG_DATA_MULTI && t !== MSG_DATA_FRAGMENT)) {
       this.drop(frame.length > 0 && frame[0]! <= MSG_FINISH ? 'unexpected' : 'malformed', { peer: p.id });
       return;
     }
@@ -387,6 +495,8 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
     s.recvCounter = r.counter;
     s.lastReceived = this.now();
     if (r.heartbeat) return;
+    if (r.fragment) return this.onFragment(p, s, r.payload);
+    if (s.partial) return this.resetForFragment(p, s, 'bad-fragment', { what: 'DATA frame inside a fragmented message' });
     if (!r.multi) return this.deliver(p.id, r.payload);
     const msgs = decodeMulti(r.payload);
     if (!msgs) return this.drop('malformed', { peer: p.id, what: 'multi-message frame' });
@@ -396,12 +506,54 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
     }
   }
 
+  /**
+   * One authenticated FRAGMENT frame: start, extend or complete the peer's partial message.
+   * Memory: the buffer has the announced length, at most `maxMessageBytes`; anything out of
+   * sequence drops the message and resets the session (the stream position is lost).
+   */
+  private onFragment(p: Peer, s: Session, payload: Buffer): void {
+    if (payload.length < FRAGMENT_HEADER_BYTES) return this.resetForFragment(p, s, 'bad-fragment', { what: 'empty fragment' });
+    const flags = payload[0]!;
+    if (flags === FRAGMENT_FIRST) {
+      if (s.partial) return this.resetForFragment(p, s, 'bad-fragment', { what: 'first fragment inside a fragmented message' });
+      if (payload.length < FRAGMENT_FIRST_HEADER_BYTES) return this.resetForFragment(p, s, 'bad-fragment', { what: 'short first fragment' });
+      const total = payload.readUInt32BE(1);
+      if (total > this.maxMessageBytes) return this.resetForFragment(p, s, 'oversize-message', { bytes: total, limit: this.maxMessageBytes });
+      const data = payload.subarray(FRAGMENT_FIRST_HEADER_BYTES);
+      if (data.length > total) return this.resetForFragment(p, s, 'bad-fragment', { what: 'fragment beyond the announced length' });
+      if (data.length === total) return this.deliver(p.id, data);
+      const buf = Buffer.allocUnsafe(total);
+      data.copy(buf, 0);
+      s.partial = { buf, received: data.length };
+      return;
+    }
+    if (flags !== 0) return this.resetForFragment(p, s, 'bad-fragment', { what: `fragment flags ${flags}` });
+    const m = s.partial;
+    if (!m) return this.resetForFragment(p, s, 'bad-fragment', { what: 'fragment without a first fragment' });
+    const data = payload.subarray(FRAGMENT_HEADER_BYTES);
+    if (m.received + data.length > m.buf.length) return this.resetForFragment(p, s, 'bad-fragment', { what: 'fragment beyond the announced length' });
+    data.copy(m.buf, m.received);
+    m.received += data.length;
+    if (m.received === m.buf.length) {
+      s.partial = undefined;
+      this.deliver(p.id, m.buf);
+    }
+  }
+
+  /** Drop the peer's partial message (counted under `reason`) and reset the session. */
+  private resetForFragment(p: Peer, s: Session, reason: 'bad-fragment' | 'oversize-message', detail: object): void {
+    s.partial = undefined;
+    this.drop(reason, { peer: p.id, ...detail });
+    s.channel.close();
+    this.lose(p, s);
+  }
+
   /** Initiator side, for each (re)connect of the dialled connection. */
   private initiate(p: Peer, conn: FrameConnection): void {
     let hs: InitiatorHandshake | undefined;
     let session: Session | undefined;
     let timer: NodeJS.Timeout | undefined;
-    const channel: Channel = { send: (b) => conn.send(b), close: () => conn.reset() };
+    const channel: Channel = { send: (b) => conn.send(b), sendBatch: (f) => conn.sendBatch(f), batchInFlight: () => conn.batchInFlight, close: () => conn.reset() };
     const stopTimer = (): void => {
       if (timer) clearTimeout(timer);
       timer = undefined;
@@ -475,7 +627,9 @@ export class TcpPeerNetwork extends EventEmitter implements PeerNetwork {
           clearTimeout(timer);
           conn.pendingWork = 1; // an authenticated session: never evicted or closed as idle by the listener
           peer = this.peers[st.peer]!;
-          session = this.establish(peer, st.keys, { send: (b) => conn.send(b), close: () => conn.framed.destroy('local') });
+          session = this.establish(peer, st.keys, {
+            send: (b) => conn.send(b), sendBatch: (f) => conn.sendBatch(f), batchInFlight: () => conn.batchInFlight, close: () => conn.framed.destroy('local'),
+          });
         }
       }
     });

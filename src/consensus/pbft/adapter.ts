@@ -21,7 +21,7 @@ import { PbftReplica } from './replica.ts';
 import { PbftNode, systemClock, type PbftNodeStats } from './node.ts';
 import { LocalPbftClient, type LocalPbftClientStats } from './local-client.ts';
 import { Ed25519ClientSigner } from './auth.ts';
-import { clientKeyLookup, loadClusterConfig, loadPrivateKeyFile, peerAddresses, protocolConfig, replicaKeyObjects, type PbftClusterConfig } from './config.ts';
+import { clientKeyLookup, loadClusterConfig, loadPrivateKeyFile, peerAddresses, peerMaxMessageBytes, protocolConfig, replicaKeyObjects, type PbftClusterConfig } from './config.ts';
 
 /** Options of a {@link PbftAdapter}. */
 export interface PbftAdapterOptions {
@@ -78,9 +78,12 @@ export class PbftAdapter implements ConsensusAdapter {
       restore: (snapshot: Uint8Array, sequence: bigint) => this.proxy!.restore(snapshot, sequence),
     };
     const log = o.logger;
-    const core = new PbftReplica(o.self, protocolConfig(this.cluster), app, auth, log ? { onDrop: (reason, detail) => log.debug({ reason, detail }, 'pbft drop') } : {});
+    const protocol = protocolConfig(this.cluster);
+    const core = new PbftReplica(o.self, protocol, app, auth, log ? { onDrop: (reason, detail) => log.debug({ reason, detail }, 'pbft drop') } : {});
     const host = o.listenHost ?? me.host;
-    this.peers = new TcpPeerNetwork({ self: o.self, identity: this.identity, peers: peerAddresses(this.cluster), listenHost: host, ...(log ? { logger: log } : {}) });
+    this.peers = new TcpPeerNetwork({
+      self: o.self, identity: this.identity, peers: peerAddresses(this.cluster), listenHost: host, maxMessageBytes: peerMaxMessageBytes(protocol), ...(log ? { logger: log } : {}),
+    });
     this.node = new PbftNode({
       id: o.self, core, peers: this.peers, clientHost: host, clientPort: me.clientPort,
       onEvent: (e) => {

@@ -21,7 +21,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { KeyObject } from 'node:crypto';
-import { generateIdentityKeyPair, importIdentityPublicKey, type PeerAddress } from '../../net/index.ts';
+import { DEFAULT_MAX_MESSAGE_BYTES, generateIdentityKeyPair, importIdentityPublicKey, type PeerAddress } from '../../net/index.ts';
 import { defaultPbftConfig, type PbftConfig } from './api.ts';
 
 /** One replica's entry. */
@@ -152,6 +152,19 @@ export function loadPrivateKeyFile(path: string): string {
 /** The full protocol config (defaults + overrides) of a cluster. */
 export function protocolConfig(c: PbftClusterConfig): PbftConfig {
   return defaultPbftConfig(c.f, c.protocol);
+}
+
+/** Bytes a STATE message may need beyond its snapshot (checkpoint proof, batches executed after it). */
+export const STATE_MESSAGE_HEADROOM_BYTES = 64 << 20;
+
+/**
+ * The `maxMessageBytes` of the replica mesh ({@link TcpPeerNetwork}) for a protocol config: the
+ * transport's default (256 MiB, which carries VIEW-CHANGE / NEW-VIEW messages with large
+ * prepared batches), raised so that state transfer of a `maxSnapshotBytes` snapshot fits in one
+ * STATE message. `validateConfig` caps `maxSnapshotBytes` at 1 GiB, so this stays below 2^32.
+ */
+export function peerMaxMessageBytes(c: PbftConfig): number {
+  return Math.max(DEFAULT_MAX_MESSAGE_BYTES, c.maxSnapshotBytes + STATE_MESSAGE_HEADROOM_BYTES);
 }
 
 /** The peer-mesh addresses of a cluster, for {@link TcpPeerNetwork}. */

@@ -27,7 +27,7 @@ import { createApplication, type Application } from '../../apps/index.ts';
 import { Ed25519Authenticator } from './auth.ts';
 import { PbftReplica } from './replica.ts';
 import { PbftNode } from './node.ts';
-import { clientKeyLookup, loadClusterConfig, loadPrivateKeyFile, peerAddresses, protocolConfig, replicaKeyObjects } from './config.ts';
+import { clientKeyLookup, loadClusterConfig, loadPrivateKeyFile, peerAddresses, peerMaxMessageBytes, protocolConfig, replicaKeyObjects } from './config.ts';
 
 /** Largest reply the {@link CounterApp} produces (bytes). */
 export const COUNTER_APP_MAX_REPLY = 1 << 20;
@@ -157,6 +157,7 @@ export async function runReplica(argv: string[]): Promise<void> {
     self: opts.id,
     identity,
     peers: peerAddresses(cluster),
+    maxMessageBytes: peerMaxMessageBytes(protocolConfig(cluster)),
     logger: log,
     ...(opts.peerPort !== undefined ? { listenPort: opts.peerPort } : {}),
   });

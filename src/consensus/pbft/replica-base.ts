@@ -17,6 +17,7 @@ import type {
 import { type CertContext, quorum } from './certificates.ts';
 import { ClientTable, encodeCoreState } from './client-table.ts';
 import { bytesEqual, encodeMessage, sha256, signedBytes } from './codec.ts';
+import { CODEC_LIMITS } from './byte-io.ts';
 import type {
   CheckpointMsg,
   CommitMsg,
@@ -53,6 +54,8 @@ export function validateConfig(c: PbftConfig): void {
   for (const k of ['batchMaxSize', 'requestTimeoutMs', 'maxViewChangeTimeoutMs', 'statusIntervalMs', 'maxRequestBytes', 'clientWindow', 'maxPendingRequests', 'maxSnapshotBytes'] as const) {
     if (!(c[k] > 0)) bad(`${k} must be positive`);
   }
+  // a larger snapshot could neither be decoded (codec bound) nor sent over the replica mesh
+  if (c.maxSnapshotBytes > CODEC_LIMITS.maxSnapshotBytes) bad(`maxSnapshotBytes must be ≤ ${CODEC_LIMITS.maxSnapshotBytes} (1 GiB), got ${c.maxSnapshotBytes}`);
   if (!(c.batchMaxDelayMs >= 0)) bad('batchMaxDelayMs must be ≥ 0');
   if (c.batchMinIntervalMs !== undefined && !(c.batchMinIntervalMs >= 0)) bad('batchMinIntervalMs must be ≥ 0');
   if (c.maxClients !== undefined && !(Number.isInteger(c.maxClients) && c.maxClients >= 1)) bad('maxClients must be a positive integer');

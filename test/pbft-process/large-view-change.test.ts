@@ -1,0 +1,63 @@
+/**
+ * Regression: a VIEW-CHANGE above the old 16 MiB per-message limit of the replica mesh. With no
+ * stable checkpoint, every backup's VIEW-CHANGE carries all prepared batches with their request
+ * bodies (here 300 × 65 000 B ≈ 19.5 MB, NEW-VIEW ≈ 3×); before fragmentation in
+ * TcpPeerNetwork these could not be sent and the cluster never left view 0 after the primary died.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { launchLocalCluster } from '../../src/consensus/pbft/launcher.ts';
+import { createPbftTcpClient } from '../../src/consensus/pbft/tcp-client.ts';
+import { counterRequest } from '../../src/consensus/pbft/main.ts';
+
+test('4 replica processes: a VIEW-CHANGE of ~20 MB (300 × 65 kB requests, no stable checkpoint) gets through; kill -9 the primary, the cluster recovers', async (t) => {
+  const cluster = await launchLocalCluster({
+    f: 1,
+    clients: ['big'],
+    statusMs: 100,
+    // checkpoints far apart: nothing becomes stable, so the view change carries every request.
+    // Status interval at its default (1 s): VIEW-CHANGE and NEW-VIEW are retransmitted every
+    // interval, and at 20-80 MB each a much shorter one keeps the receivers busy decoding copies
+    // (docs/pbft-runtime.md). Request timeout 4 s (default 2 s): margin for a loaded CI machine.
+    protocol: { checkpointInterval: 512, watermarkWindow: 1024, requestTimeoutMs: 4000 },
+  });
+  t.after(() => cluster.close());
+  const client = createPbftTcpClient({
+    cluster: cluster.config,
+    clientId: 'big',
+    privateKey: cluster.clientKeys['big']!,
+    endpoints: cluster.endpoints(),
+    retransmitTimeoutMs: 1000,
+    maxOutstanding: 50,
+  });
+  t.after(() => client.close());
+  await client.waitConnected(4, 15_000);
+
+  const total = 300;
+  const first = await Promise.all([...Array(total)].map(async () => Buffer.from(await client.invoke(counterRequest(8, 65_000))).readBigUInt64BE(0)));
+  assert.deepEqual([...first].sort((a, b) => Number(a - b)), [...Array(total).keys()].map((i) => BigInt(i + 1)));
+  /** Views, non-zero drop counters and log tails of the replicas (for a failure message). */
+  const diagnose = (): string =>
+    cluster.replicas
+      .map((r) => {
+        const nz = (o: unknown): string => JSON.stringify(Object.entries((o ?? {}) as Record<string, number>).filter(([, v]) => v));
+        return `replica ${r.id}: view ${r.status?.view} executed ${r.status?.lastExecuted} pbft drops ${nz(r.status?.pbftDropped)} net drops ${nz(r.status?.netDropped)}\n  ${r.stderrTail.slice(-6).join('\n  ')}`;
+      })
+      .join('\n');
+  const primary = Number((client.currentView ?? 0n) % 4n);
+  await cluster.kill(primary);
+  const t0 = Date.now();
+  const more = await Promise.race([
+    Promise.all([...Array(20)].map(async () => Buffer.from(await client.invoke(counterRequest(8, 65_000))).readBigUInt64BE(0))),
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`no progress 40 s after killing primary ${primary}\n${diagnose()}`)), 40_000).unref(),
+    ),
+  ]);
+  t.diagnostic(`recovered ${Date.now() - t0} ms after killing primary ${primary}`);
+  assert.deepEqual([...more].sort((a, b) => Number(a - b)), [...Array(20).keys()].map((i) => BigInt(total + i + 1)));
+  assert.ok((client.currentView ?? 0n) > 0n, 'a new view was installed');
+  for (const r of cluster.replicas) {
+    if (r.id === primary) continue;
+    assert.ok(BigInt(r.status?.view ?? '0') > 0n, `replica ${r.id} left view 0`);
+  }
+});
