@@ -65,7 +65,7 @@ export interface CartReplicaTuning {
   readonly readOnlyTimeoutMs?: number;
   /** Requests per read-only batch (default 64): one signature share per replica covers them all. */
   readonly readOnlyMaxBatch?: number;
-  /** Read-only batches out at once before new reads wait and batch up (default 2). */
+  /** Read-only batches out at once before new reads wait and batch up (default 1). */
   readonly readOnlyMaxInFlight?: number;
   /** Millisecond clock (injected for tests). Default Date.now. */
   readonly now?: () => number;

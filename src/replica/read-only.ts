@@ -62,7 +62,7 @@ export interface ReadOnlyOptions {
   readonly maxAnswersPerPeer?: number;
   /** Requests per read-only batch (default 64; at most the wire limit `maxReadOnlyBatchRequests`). */
   readonly maxBatchRequests?: number;
-  /** Batches out at once before new requests wait and batch up (default 2). */
+  /** Batches out at once before new requests wait and batch up (default 1: a batch out, the next one filling). */
   readonly maxInFlightBatches?: number;
   /** Times a request whose result ≥ t replicas agreed on is retried in a new batch (default 1). */
   readonly maxRetries?: number;
@@ -202,7 +202,7 @@ export class ReadOnlyCoordinator {
 
   /** Send batches while fewer than `maxInFlightBatches` are out. */
   private pump(): void {
-    const maxInFlight = Math.max(1, this.o.maxInFlightBatches ?? 2);
+    const maxInFlight = Math.max(1, this.o.maxInFlightBatches ?? 1);
     while (!this.closed && this.queue.length > 0 && this.batches.size < maxInFlight) this.flush();
   }
 
