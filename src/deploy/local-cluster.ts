@@ -8,7 +8,7 @@
  * `<dir>/logs/replica-<i>.log`. Every wait is bounded; `close()` kills every child.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,7 @@ interface Proc extends LocalReplicaProcess {
  */
 export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
   const { deployment } = options;
+  const releaseLock = lockDeployment(deployment.dir);
   const logDir = join(deployment.dir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const readyTimeout = options.readyTimeoutMs ?? 60_000;
@@ -183,6 +184,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       closing = true;
       for (const p of procs) if (p.child?.signalCode === 'SIGSTOP') p.child.kill('SIGCONT');
       await Promise.all(procs.map((p) => killOne(p, 'SIGTERM')));
+      releaseLock();
     },
   };
   function procOf(index: number): Proc {
@@ -192,6 +194,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   }
   const onExit = (): void => {
     for (const p of procs) p.child?.kill('SIGKILL');
+    releaseLock();
   };
   process.once('exit', onExit);
   try {
@@ -201,4 +204,43 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     throw e;
   }
   return cluster;
+}
+
+/**
+ * Take `<dir>/cluster.lock` for this process: one launcher per deployment folder (a second one
+ * would fight the first for the ports and append to its replica logs). A lock left by a process
+ * that is gone (e.g. killed with SIGKILL) is taken over.
+ * @returns a function releasing the lock (idempotent)
+ * @throws {LocalClusterError} if a live process holds the lock
+ */
+export function lockDeployment(dir: string): () => void {
+  const file = join(dir, 'cluster.lock');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      writeFileSync(file, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw new LocalClusterError(`cannot lock ${dir}: ${(e as Error).message}`);
+      const holder = Number.parseInt(readFileSync(file, 'utf8'), 10);
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+        throw new LocalClusterError(`deployment ${dir} is already running (launcher pid ${holder}); stop it first`);
+      }
+      rmSync(file, { force: true }); // stale: its launcher is gone
+    }
+  }
+  let held = true;
+  return () => {
+    if (!held) return;
+    held = false;
+    rmSync(file, { force: true });
+  };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
