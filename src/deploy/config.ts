@@ -219,7 +219,8 @@ async function readJson(path: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new DeployConfigError(`cannot read ${path}: ${(e as Error).message}`);
+    // Node's message ends in ", open '<path>'": the path is named once, here
+    throw new DeployConfigError(`cannot read ${path}: ${(e as Error).message.replace(/, \w+ '.*'$/, '')}`);
   }
   try {
     return JSON.parse(text) as unknown;
@@ -241,7 +242,7 @@ export async function loadClusterConfig(path: string): Promise<ClusterConfig> {
   try {
     return parseClusterConfig(await readJson(path));
   } catch (e) {
-    if (e instanceof DeployConfigError && !e.message.startsWith(path)) throw new DeployConfigError(`${path}: ${e.message}`);
+    if (e instanceof DeployConfigError && !e.message.includes(path)) throw new DeployConfigError(`${path}: ${e.message}`);
     throw e;
   }
 }
@@ -263,7 +264,7 @@ export async function loadReplicaConfig(path: string): Promise<{ secret: Replica
   try {
     secret = parseReplicaSecretConfig(await readJson(path));
   } catch (e) {
-    if (e instanceof DeployConfigError && !e.message.startsWith(path)) throw new DeployConfigError(`${path}: ${e.message}`);
+    if (e instanceof DeployConfigError && !e.message.includes(path)) throw new DeployConfigError(`${path}: ${e.message}`);
     throw e;
   }
   const clusterPath = relativeTo(path, secret.cluster);

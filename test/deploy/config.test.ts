@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateDeployment, loadDeployment } from '../../src/deploy/generate.ts';
 import { runReplica } from '../../src/deploy/run-replica.ts';
-import { autoCryptoWorkers, DeployConfigError, parseClusterConfig } from '../../src/deploy/config.ts';
+import { autoCryptoWorkers, DeployConfigError, loadClusterConfig, parseClusterConfig } from '../../src/deploy/config.ts';
 
 const isConfigError = (re: RegExp) => (e: unknown) => e instanceof DeployConfigError && re.test(e.message);
 
@@ -69,4 +69,14 @@ test("crypto workers 'auto': a free core per replica process on the host, at mos
   assert.equal(autoCryptoWorkers(16, 1), 2);
   assert.equal(autoCryptoWorkers(1, 1), 0);
   assert.equal(autoCryptoWorkers(4, 0), 2, 'degenerate count treated as 1');
+});
+
+test('a missing cluster file is named once in the error', async () => {
+  const path = join(tmpdir(), `cart-missing-${process.pid}`, 'cluster.json');
+  await assert.rejects(loadClusterConfig(path), (e: unknown) => {
+    assert.ok(e instanceof DeployConfigError);
+    assert.match(e.message, /^cannot read .*cluster\.json: ENOENT/);
+    assert.equal(e.message.split(path).length - 1, 1, e.message);
+    return true;
+  });
 });
