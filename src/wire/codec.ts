@@ -80,8 +80,13 @@ function num(v: unknown): number {
   return typeof v === 'number' ? v : 0;
 }
 
+/**
+ * A `string` field. protobufjs decodes invalid UTF-8 leniently and can yield lone UTF-16
+ * surrogates, which do not survive re-encoding; they become U+FFFD here (like
+ * `String.prototype.toWellFormed`), so every decoded string is well formed.
+ */
 function str(v: unknown): string {
-  return typeof v === 'string' ? v : '';
+  return typeof v === 'string' ? v.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, '\uFFFD') : '';
 }
 
 function checkMax(field: string, size: number, limit: number): void {

@@ -82,6 +82,13 @@ test('fuzz: peer frames decode to a valid share/share-request or a WireError', (
   );
 });
 
+test('wire: invalid UTF-8 in a string field decodes to a well-formed string that round-trips (fast-check counterexample)', () => {
+  // ShareRequest whose key_set bytes start with 0xED: protobufjs decoded a lone surrogate
+  const m = decodePeerFrame(Uint8Array.from([8, 1, 26, 11, 10, 7, 237, 114, 100, 101, 114, 101, 100, 16, 9]));
+  assert.equal(m.type, 'share-request');
+  assert.deepEqual(norm(decodePeerFrame(encodePeerFrame(m))), norm(m));
+});
+
 test('wire: unknown message types, unknown versions and oversize frames are typed errors', () => {
   for (const dec of [decodeClientFrame, decodeReplicaFrame, decodePeerFrame]) {
     assert.throws(() => dec(unknownType), MalformedFrameError);
