@@ -213,7 +213,8 @@ test('a replica catches up over a history larger than the gRPC message limit (fr
     const fresh = new RecordingProxy();
     proxies[1] = fresh;
     await h.restart(1, fresh);
-    await waitUntil(() => executedAll(fresh, wanted), WAIT_MS, () => `replica 1 has ${fresh.executed.length}/30`);
+    // both replicas: replica 0's submit resolves once appended, not once executed
+    await waitUntil(() => proxies.every((p) => executedAll(p, wanted)), WAIT_MS, () => `replicas have ${proxies.map((p) => p.executed.length).join(' / ')} of 30`);
     assertAgreement(proxies);
   });
 });
