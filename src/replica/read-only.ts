@@ -131,9 +131,6 @@ export class ReadOnlyCoordinator {
   private readonly domain = domainForKeySet(READONLY_KEY_SET);
   private readonly maxBatch: number;
   private closed = false;
-  /** Batches sent / requests in them (diagnostics: mean batch size = requests / batches). */
-  batchesSent = 0;
-  requestsBatched = 0;
 
   constructor(private readonly o: ReadOnlyOptions) {
     this.maxBatch = Math.max(1, Math.min(o.maxBatchRequests ?? 64, o.limits.maxReadOnlyBatchRequests));
@@ -249,8 +246,6 @@ export class ReadOnlyCoordinator {
     };
     batch.timer.unref?.();
     this.batches.set(id, batch);
-    this.batchesSent++;
-    this.requestsBatched += entries.length;
     this.o.onBatchSent?.(entries.length);
     this.o.broadcast({ type: 'read-only-batch', batch: { batchId: id, requests: entries.map((e) => e.frame) } });
     const message = this.messageFor(ownLeaves);

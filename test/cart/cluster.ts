@@ -66,6 +66,17 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
   // correct, but it changes the read-only counters tests assert. The product default (1 s) is
   // tight for four replicas sharing one loaded CI core, so the tests use 5 s unless they set it.
   const tuningOf = (i: number): CartReplicaTuning => ({ readOnlyTimeoutMs: 5000, ...opts.tuning?.(i) });
+  /** Replica i (1-based) on application `app`, with a fresh adapter. */
+  const startReplica = (i: number, app: Application): Promise<CartReplica> =>
+    startCartReplica({
+      index: i,
+      adapter: opts.adapter ? opts.adapter(i) : sequencer.adapter(i - 1),
+      application: app,
+      keys: { publicKeySets: keys.publicKeySets, shares: keys.shares[i - 1]! },
+      network: hub.endpoint(i - 1),
+      crypto,
+      options: tuningOf(i),
+    });
   try {
     for (let i = 1; i <= n; i++) {
       const app = opts.app();
@@ -74,17 +85,7 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
         replicas.push(undefined);
         continue;
       }
-      replicas.push(
-        await startCartReplica({
-          index: i,
-          adapter: opts.adapter ? opts.adapter(i) : sequencer.adapter(i - 1),
-          application: app,
-          keys: { publicKeySets: keys.publicKeySets, shares: keys.shares[i - 1]! },
-          network: hub.endpoint(i - 1),
-          crypto,
-          options: tuningOf(i),
-        }),
-      );
+      replicas.push(await startReplica(i, app));
     }
   } catch (e) {
     await Promise.allSettled(replicas.map((r) => r?.close()));
@@ -124,15 +125,7 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
     async restart(index) {
       const app = opts.app();
       apps[index - 1] = app;
-      const r = await startCartReplica({
-        index,
-        adapter: opts.adapter ? opts.adapter(index) : sequencer.adapter(index - 1),
-        application: app,
-        keys: { publicKeySets: keys.publicKeySets, shares: keys.shares[index - 1]! },
-        network: hub.endpoint(index - 1),
-        crypto,
-        options: tuningOf(index),
-      });
+      const r = await startReplica(index, app);
       replicas[index - 1] = r;
       return r;
     },
