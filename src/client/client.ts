@@ -66,6 +66,15 @@ export interface CartClientOptions {
   readonly verifier?: SignatureVerifier;
   /** Verify the distinct roots of replies that arrive together in one batch check (default true). */
   readonly batchVerification?: boolean;
+  /**
+   * Follow contact hints (default true): a verified reply from the current contact may name
+   * another replica as `preferredContact` (the wrapped protocol's leader); new requests then go
+   * there. The hint is unsigned, so it is never followed to a replica that failed this client
+   * (timeout, closed connection, error notice, bad reply) within `contactHintHoldoffMs`.
+   */
+  readonly followContactHints?: boolean;
+  /** See `followContactHints` (ms, default 10 × `timeoutMs`). */
+  readonly contactHintHoldoffMs?: number;
   readonly limits?: WireLimits;
 }
 
@@ -87,6 +96,8 @@ export interface CartClientStats {
   rejected: Record<ReplyRejectReason | 'error-notice' | 'late' | 'unsolicited', number>;
   /** Switches to another replica. */
   failovers: number;
+  /** Contact changes made on a reply's `preferredContact` hint. */
+  contactHintsFollowed: number;
   /** Read-only invocations answered on the read-only path / re-issued as ordered. */
   readOnlyVerified: number;
   readOnlyFallbacks: number;
@@ -172,6 +183,10 @@ export class CartClient {
   /** Highest batch sequence of a verified ordered reply: the freshness sequence of new requests. */
   private freshness = 0n;
   private contact: number;
+  /** When each replica last failed this client (ms since epoch; contact hints avoid them). */
+  private readonly failedAt: number[];
+  private readonly followHints: boolean;
+  private readonly hintHoldoffMs: number;
   private readonly readOnlyPath: boolean;
   private closed = false;
   private readonly counters: CartClientStats = {
@@ -180,6 +195,7 @@ export class CartClient {
     failed: 0,
     rejected: { malformed: 0, 'unknown-request': 0, 'wrong-client': 0, 'wrong-key-set': 0, 'bad-proof': 0, 'bad-signature': 0, 'error-notice': 0, late: 0, unsolicited: 0 },
     failovers: 0,
+    contactHintsFollowed: 0,
     readOnlyVerified: 0,
     readOnlyFallbacks: 0,
     timeouts: 0,
@@ -212,6 +228,9 @@ export class CartClient {
     this.limits = options.limits ?? DEFAULT_WIRE_LIMITS;
     this.nextId = options.firstRequestId ?? 1n;
     this.contact = (options.contact ?? 0) % this.n;
+    this.failedAt = new Array<number>(this.n).fill(-Infinity);
+    this.followHints = options.followContactHints ?? true;
+    this.hintHoldoffMs = options.contactHintHoldoffMs ?? 10 * this.timeoutMs;
     this.conns = new Array<TransportConnection | undefined>(this.n).fill(undefined);
   }
 
@@ -346,6 +365,7 @@ export class CartClient {
   private failover(p: Pending, failed: number, cause: FailoverCause): void {
     if (this.pending.get(p.requestId) !== p || p.target !== failed) return;
     p.causes.set(cause, (p.causes.get(cause) ?? 0) + 1);
+    this.failedAt[failed] = Date.now();
     const timedOut = cause === 'timeout';
     if (p.readOnly) {
       // an unresponsive contact is left behind for the ordered retry too
@@ -477,8 +497,24 @@ export class CartClient {
       this.failover(p, from, 'bad-reply');
       return;
     }
+    this.followHint(from, reply.preferredContact);
     this.finish(p);
     p.resolve(reply.result);
+  }
+
+  /**
+   * A verified reply from `from` names `hint` (1..n) as the preferred contact: move new requests
+   * there if `from` is the current contact and `hint` has not failed us recently. Unsigned, so
+   * a Byzantine contact can only send us to another replica, which we leave on its first failure
+   * and do not return to for `contactHintHoldoffMs`.
+   */
+  private followHint(from: number, hint: number | undefined): void {
+    if (!this.followHints || hint === undefined || !Number.isInteger(hint) || hint < 1 || hint > this.n) return;
+    const to = hint - 1;
+    if (to === this.contact || from !== this.contact) return;
+    if (Date.now() - this.failedAt[to]! < this.hintHoldoffMs) return;
+    this.contact = to;
+    this.counters.contactHintsFollowed++;
   }
 }
 

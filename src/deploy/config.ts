@@ -51,6 +51,12 @@ export interface CartTuningConfig {
    * crypto — see {@link autoCryptoWorkers}.
    */
   readonly cryptoWorkers?: number | 'auto';
+  /**
+   * Contact hints: replies name the wrapped protocol's leader as the replica to send new requests
+   * to, and clients move there (one relay hop less; only the leader's replica combines shares for
+   * its clients' batches). Default true. See docs/protocol.md §3.5.
+   */
+  readonly contactHints?: boolean;
 }
 
 /**
@@ -170,9 +176,9 @@ export function parseClusterConfig(json: unknown): ClusterConfig {
   const t = json['tuning'] ?? {};
   if (!isObj(t)) throw new DeployConfigError('tuning must be an object');
   for (const k of Object.keys(t)) {
-    if (!['batchSignatures', 'tentative', 'readOnly', 'cryptoWorkers'].includes(k)) throw new DeployConfigError(`unknown tuning key '${k}'`);
+    if (!['batchSignatures', 'tentative', 'readOnly', 'cryptoWorkers', 'contactHints'].includes(k)) throw new DeployConfigError(`unknown tuning key '${k}'`);
   }
-  for (const k of ['batchSignatures', 'tentative', 'readOnly']) {
+  for (const k of ['batchSignatures', 'tentative', 'readOnly', 'contactHints']) {
     if (t[k] !== undefined && typeof t[k] !== 'boolean') throw new DeployConfigError(`tuning.${k} must be true or false`);
   }
   const w = t['cryptoWorkers'];
@@ -184,6 +190,7 @@ export function parseClusterConfig(json: unknown): ClusterConfig {
     ...(typeof t['tentative'] === 'boolean' ? { tentative: t['tentative'] } : {}),
     ...(typeof t['readOnly'] === 'boolean' ? { readOnly: t['readOnly'] } : {}),
     ...(typeof w === 'number' || w === 'auto' ? { cryptoWorkers: w } : {}),
+    ...(typeof t['contactHints'] === 'boolean' ? { contactHints: t['contactHints'] } : {}),
   };
   return {
     version: DEPLOY_CONFIG_VERSION,

@@ -169,6 +169,7 @@ export async function runReplica(options: RunReplicaOptions): Promise<RunningRep
         ...(cluster.tuning.tentative !== undefined ? { tentative: cluster.tuning.tentative } : {}),
         ...(cluster.tuning.batchSignatures !== undefined ? { batchSignatures: cluster.tuning.batchSignatures } : {}),
         ...(cluster.tuning.readOnly !== undefined ? { readOnly: cluster.tuning.readOnly } : {}),
+        ...(cluster.tuning.contactHints !== undefined ? { contactHints: cluster.tuning.contactHints } : {}),
         ...(options.byzantine ? { byzantine: options.byzantine } : {}),
       },
     });

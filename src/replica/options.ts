@@ -67,6 +67,12 @@ export interface CartReplicaTuning {
   readonly readOnlyMaxBatch?: number;
   /** Read-only batches out at once before new reads wait and batch up (default 1). */
   readonly readOnlyMaxInFlight?: number;
+  /**
+   * Contact hints (default true): once the adapter reports a leader (`AdapterEvent` 'leader'),
+   * every reply names the leader's replica as `preferredContact`, and clients move their new
+   * requests there — no relay hop to the leader, and the other replicas only sign shares.
+   */
+  readonly contactHints?: boolean;
   /** Millisecond clock (injected for tests). Default Date.now. */
   readonly now?: () => number;
 }

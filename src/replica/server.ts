@@ -98,6 +98,8 @@ class Replica implements CartReplica {
   private metricsServer: Server | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Index (1..n) of the replica replies name as `preferredContact` (the leader's), 0 = none. */
+  private preferredContact = 0;
   private readonly onPeer = (from: number, bytes: Uint8Array): void => this.handlePeer(from, bytes);
 
   constructor(
@@ -355,7 +357,7 @@ class Replica implements CartReplica {
     if (!this.waiters.has(key) || this.closed) return;
     let frame: Uint8Array;
     try {
-      frame = encodeReplicaFrame({ type: 'reply', reply });
+      frame = encodeReplicaFrame({ type: 'reply', reply: this.preferredContact ? { ...reply, preferredContact: this.preferredContact } : reply });
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'cannot encode reply');
       return;
@@ -448,6 +450,8 @@ class Replica implements CartReplica {
         break;
       case 'leader':
         this.log.info({ leader: e.leader }, 'leader');
+        // adapters number replicas 0..n-1; CART indices are 1..n
+        if (this.t.contactHints !== false && Number.isInteger(e.leader) && e.leader >= 0 && e.leader < this.o.network.n) this.preferredContact = e.leader + 1;
         break;
       case 'error':
         this.log.error({ err: e.error.message }, 'adapter error');

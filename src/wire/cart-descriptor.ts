@@ -131,6 +131,10 @@ export const CART_DESCRIPTOR = {
                 "replica": {
                   "type": "uint32",
                   "id": 11
+                },
+                "preferred_contact": {
+                  "type": "uint32",
+                  "id": 12
                 }
               }
             },

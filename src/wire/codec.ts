@@ -199,6 +199,7 @@ export function encodeReplicaFrame(msg: ReplicaMessage, version = PROTOCOL_VERSI
         proof: [...r.proof],
         group_signature: r.groupSignature,
         replica: u32Out(r.replica, 'replica'),
+        preferred_contact: u32Out(r.preferredContact ?? 0, 'preferred_contact'),
       },
     });
   }
@@ -238,6 +239,7 @@ export function decodeReplicaFrame(data: Uint8Array, limits: WireLimits = DEFAUL
         proof,
         groupSignature: bytes(r.group_signature),
         replica: num(r.replica),
+        preferredContact: num(r.preferred_contact),
       };
       checkLen('client_id', reply.clientId, DIGEST_BYTES);
       checkLen('root', reply.root, DIGEST_BYTES);

@@ -85,6 +85,12 @@ export interface CartReply {
   readonly groupSignature: Uint8Array;
   /** Sending replica's index (1..n), informational only. */
   readonly replica: number;
+  /**
+   * Unsigned hint: index (1..n) of the replica new requests should go to (the wrapped protocol's
+   * leader, where a request needs the fewest hops); 0 or absent = no hint. Clients follow it only
+   * from their current contact and never to a replica that recently failed them (client.ts).
+   */
+  readonly preferredContact?: number;
 }
 
 /** Error codes of `cart.v1.ErrorCode`. */

@@ -11,7 +11,7 @@ test('parseModes keeps order, drops duplicates, rejects unknown names', () => {
 
 test('mode specs: cart-none has everything off, each cart-X exactly one switch, cart-all everything on', () => {
   const none = modeSpec('cart-none');
-  assert.deepEqual(none.tuning, { batchSignatures: false, tentative: false, readOnly: false, cryptoWorkers: 0 });
+  assert.deepEqual(none.tuning, { batchSignatures: false, tentative: false, readOnly: false, cryptoWorkers: 0, contactHints: false });
   assert.equal(none.readOnlyInvocations, false);
   assert.equal(none.clientBatchVerification, false);
   const on = (m: (typeof BENCH_MODES)[number]): string[] => {
@@ -21,14 +21,16 @@ test('mode specs: cart-none has everything off, each cart-X exactly one switch, 
       ...(s.tuning.tentative ? ['tentative'] : []),
       ...(s.tuning.readOnly ? ['readonly'] : []),
       ...(s.tuning.cryptoWorkers !== 0 ? ['workers'] : []),
+      ...(s.tuning.contactHints ? ['leader'] : []),
     ];
   };
   assert.deepEqual(on('cart-batch'), ['batch']);
   assert.deepEqual(on('cart-tentative'), ['tentative']);
   assert.deepEqual(on('cart-readonly'), ['readonly']);
   assert.deepEqual(on('cart-workers'), ['workers']);
-  assert.deepEqual(on('cart-all'), ['batch', 'tentative', 'readonly', 'workers']);
-  assert.deepEqual(on('cart-all-ordered-reads'), ['batch', 'tentative', 'workers']);
+  assert.deepEqual(on('cart-leader'), ['leader']);
+  assert.deepEqual(on('cart-all'), ['batch', 'tentative', 'readonly', 'workers', 'leader']);
+  assert.deepEqual(on('cart-all-ordered-reads'), ['batch', 'tentative', 'workers', 'leader']);
   // reads go through invokeReadOnly exactly when the replicas serve the read-only path
   for (const m of BENCH_MODES) assert.equal(modeSpec(m).readOnlyInvocations, modeSpec(m).tuning.readOnly, m);
   assert.equal(modeSpec('native').kind, 'native');

@@ -8,7 +8,7 @@ import { MemoryHub } from '../../src/net/memory-peer-network.ts';
 import { createCryptoService, dealKeySets, defaultKeySetSpecs, type CryptoService, type KeyShare, type PublicKeySet } from '../../src/crypto/index.ts';
 import { startCartReplica, type CartReplica, type CartReplicaTuning } from '../../src/replica/index.ts';
 import type { Application } from '../../src/apps/application.ts';
-import type { ConsensusAdapter } from '../../src/consensus/adapter.ts';
+import type { AdapterEvent, ConsensusAdapter } from '../../src/consensus/adapter.ts';
 import { connect, type CartClient, type CartClientOptions } from '../../src/client/index.ts';
 
 export interface TestCluster {
@@ -46,6 +46,29 @@ export interface ClusterOptions {
   readonly workers?: number;
   /** Replica indices (1-based) NOT started; their mesh endpoint is left free for the test. */
   readonly skip?: readonly number[];
+  /**
+   * Every adapter reports this protocol leader (0-based, as adapters number replicas) once
+   * started, as PBFT's does — the in-memory sequencer has no leader of its own.
+   */
+  readonly leader?: number;
+}
+
+/** `a`, reporting `leader` as the protocol leader once started. */
+function reportingLeader(a: ConsensusAdapter, leader: number): ConsensusAdapter {
+  const listeners: ((e: AdapterEvent) => void)[] = [];
+  return {
+    protocol: a.protocol,
+    async start(proxy) {
+      await a.start(proxy);
+      for (const l of listeners) l({ kind: 'leader', leader });
+    },
+    submit: (request) => a.submit(request),
+    onEvent(listener) {
+      listeners.push(listener);
+      a.onEvent?.(listener);
+    },
+    stop: () => a.stop(),
+  };
 }
 
 let shared: { keys: ReturnType<typeof dealKeySets>; n: number } | undefined;
@@ -67,10 +90,14 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
   // tight for four replicas sharing one loaded CI core, so the tests use 5 s unless they set it.
   const tuningOf = (i: number): CartReplicaTuning => ({ readOnlyTimeoutMs: 5000, ...opts.tuning?.(i) });
   /** Replica i (1-based) on application `app`, with a fresh adapter. */
+  const adapterOf = (i: number): ConsensusAdapter => {
+    const a = opts.adapter ? opts.adapter(i) : sequencer.adapter(i - 1);
+    return opts.leader === undefined ? a : reportingLeader(a, opts.leader);
+  };
   const startReplica = (i: number, app: Application): Promise<CartReplica> =>
     startCartReplica({
       index: i,
-      adapter: opts.adapter ? opts.adapter(i) : sequencer.adapter(i - 1),
+      adapter: adapterOf(i),
       application: app,
       keys: { publicKeySets: keys.publicKeySets, shares: keys.shares[i - 1]! },
       network: hub.endpoint(i - 1),

@@ -39,6 +39,7 @@ const reply: CartReply = {
   proof: [bytes(32, 1), bytes(32, 2)],
   groupSignature: bytes(48, 8),
   replica: 3,
+  preferredContact: 2,
 };
 
 test('the generated descriptor matches proto/cart.proto', () => {
@@ -52,6 +53,9 @@ const plain = (v: unknown): unknown =>
 test('client, replica and peer frames round-trip', () => {
   assert.deepEqual(plain(decodeClientFrame(encodeClientFrame(request))), plain(request));
   assert.deepEqual(plain(decodeReplicaFrame(encodeReplicaFrame({ type: 'reply', reply }))), plain({ type: 'reply', reply }));
+  // no contact hint (an older replica, or hints off) decodes as 0 = none
+  const { preferredContact: _, ...noHint } = reply;
+  assert.equal((decodeReplicaFrame(encodeReplicaFrame({ type: 'reply', reply: noHint })) as { reply: CartReply }).reply.preferredContact, 0);
   const error = { requestId: 5n, code: ErrorCode.STALE_FRESHNESS, message: 'stale', supportedVersion: 1, sequence: 123_456n };
   assert.deepEqual(decodeReplicaFrame(encodeReplicaFrame({ type: 'error', error })), { type: 'error', error });
   // absent optional fields decode as 0

@@ -5,7 +5,8 @@
  *
  * A CART mode is a set of replica tuning switches ({@link CartTuningConfig}: batch signatures with
  * Merkle proofs, tentative aggregation, the read-only path, crypto worker threads) plus client
- * switches (read-only invocations for reads, batch verification of replies arriving together).
+ * switches (read-only invocations for reads, batch verification of replies arriving together) and
+ * contact hints (clients move to the protocol leader's replica).
  */
 import type { CartTuningConfig, ConsensusProtocol } from '../../deploy/config.ts';
 
@@ -17,6 +18,7 @@ export const BENCH_MODES = [
   'cart-tentative',
   'cart-readonly',
   'cart-workers',
+  'cart-leader',
   'cart-all',
   'cart-all-ordered-reads',
   'cart-all-byzantine',
@@ -26,7 +28,7 @@ export const BENCH_MODES = [
 export type BenchModeName = (typeof BENCH_MODES)[number];
 
 /** Modes run when `--modes` is not given (all but the Byzantine variant). */
-export const DEFAULT_MODES: readonly BenchModeName[] = ['native', 'cart-none', 'cart-batch', 'cart-tentative', 'cart-readonly', 'cart-workers', 'cart-all'];
+export const DEFAULT_MODES: readonly BenchModeName[] = ['native', 'cart-none', 'cart-batch', 'cart-tentative', 'cart-readonly', 'cart-workers', 'cart-leader', 'cart-all'];
 
 /** What a mode switches on. */
 export interface BenchModeSpec {
@@ -51,8 +53,8 @@ export interface BenchModeSpec {
   readonly byzantineBadShares: boolean;
 }
 
-const OFF: Required<CartTuningConfig> = { batchSignatures: false, tentative: false, readOnly: false, cryptoWorkers: 0 };
-const ALL: Required<CartTuningConfig> = { batchSignatures: true, tentative: true, readOnly: true, cryptoWorkers: 'auto' };
+const OFF: Required<CartTuningConfig> = { batchSignatures: false, tentative: false, readOnly: false, cryptoWorkers: 0, contactHints: false };
+const ALL: Required<CartTuningConfig> = { batchSignatures: true, tentative: true, readOnly: true, cryptoWorkers: 'auto', contactHints: true };
 
 const SPECS: Record<BenchModeName, Omit<BenchModeSpec, 'name'>> = {
   native: {
@@ -104,9 +106,17 @@ const SPECS: Record<BenchModeName, Omit<BenchModeSpec, 'name'>> = {
     clientBatchVerification: false,
     byzantineBadShares: false,
   },
+  'cart-leader': {
+    kind: 'cart',
+    description: "CART, only contact hints: replies name the protocol leader's replica and clients move there (no relay hop; only that replica combines)",
+    tuning: { ...OFF, contactHints: true },
+    readOnlyInvocations: false,
+    clientBatchVerification: false,
+    byzantineBadShares: false,
+  },
   'cart-all': {
     kind: 'cart',
-    description: "CART, all optimisations on (batch signatures, tentative aggregation, batched read-only path, client batch verification, crypto workers 'auto': only where a core is free per replica)",
+    description: "CART, all optimisations on (batch signatures, tentative aggregation, batched read-only path, client batch verification, crypto workers 'auto': only where a core is free per replica, contact hints)",
     tuning: ALL,
     readOnlyInvocations: true,
     clientBatchVerification: true,

@@ -26,7 +26,7 @@ export interface BenchRatio {
   readonly met: boolean | null;
 }
 
-const SINGLE = ['cart-batch', 'cart-tentative', 'cart-readonly', 'cart-workers'] as const;
+const SINGLE = ['cart-batch', 'cart-tentative', 'cart-readonly', 'cart-workers', 'cart-leader'] as const;
 
 function find(results: readonly BenchResult[], consensus: string, mode: string, clients: number): BenchResult | undefined {
   return results.find((r) => r.consensus === consensus && r.mode === mode && r.clients === clients);

@@ -25,11 +25,12 @@ const MODE_COLOURS: Readonly<Record<string, string>> = {
   'cart-tentative': '#f28e2b',
   'cart-readonly': '#76b7b2',
   'cart-workers': '#b07aa1',
+  'cart-leader': '#edc948',
   'cart-all': '#59a14f',
   'cart-all-ordered-reads': '#8cd17d',
   'cart-all-byzantine': '#9c755f',
 };
-const EXTRA_COLOURS = ['#edc948', '#ff9da7', '#bab0ac', '#1f77b4'];
+const EXTRA_COLOURS = ['#ff9da7', '#bab0ac', '#1f77b4'];
 
 /** Fixed colour of a mode (unknown modes get a stable fallback colour). */
 export function modeColour(mode: string): string {

@@ -127,6 +127,9 @@ export class PbftAdapter implements ConsensusAdapter {
     this.node.attachLocalClient(clientId, (bytes) => client.onReply(bytes));
     this.client = client;
     this.state = 'running';
+    // the current leader (later ones come with view changes): CART's contact hints point there
+    const view = this.node.metrics()?.view ?? 0n;
+    this.emit({ kind: 'leader', leader: Number(view % BigInt(this.cluster.replicas.length)) });
   }
 
   submit(request: Uint8Array): Promise<void> {
