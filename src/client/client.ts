@@ -98,9 +98,11 @@ export interface CartClientStats {
   failovers: number;
   /** Contact changes made on a reply's `preferredContact` hint. */
   contactHintsFollowed: number;
-  /** Read-only invocations answered on the read-only path / re-issued as ordered. */
+  /** Read-only invocations answered (on the read-only path or ordered by a busy contact) / re-issued as ordered. */
   readOnlyVerified: number;
   readOnlyFallbacks: number;
+  /** Of `readOnlyVerified`: answered under the 'ordered' key set (the contact ordered them with the writes). */
+  readOnlyOrdered: number;
   /** Attempts that timed out. */
   timeouts: number;
   /** Requests re-signed with a newer freshness sequence after a STALE_FRESHNESS hint. */
@@ -198,6 +200,7 @@ export class CartClient {
     contactHintsFollowed: 0,
     readOnlyVerified: 0,
     readOnlyFallbacks: 0,
+    readOnlyOrdered: 0,
     timeouts: 0,
     freshnessRetries: 0,
     pairingChecks: 0,
@@ -476,8 +479,11 @@ export class CartClient {
       return;
     }
     p.checking.set(from, 0);
+    // a read-only request may be answered under 'ordered' too: a busy contact orders it with the
+    // writes, and an ordered reply (t = f+1 over a committed batch) is linearizable
+    const keySet = p.readOnly && reply.keySet === ORDERED_KEY_SET ? ORDERED_KEY_SET : p.keySet;
     const verdict = await this.replyVerifier.check(reply, {
-      keySet: p.keySet,
+      keySet,
       clientId: this.clientId,
       requestId: p.requestId,
       operationDigest: p.operationDigest,
@@ -486,7 +492,7 @@ export class CartClient {
     // more of a liar's (never checked: one chance to lie per request)
     this.counters.rejected[verdict.ok ? 'late' : 'unsolicited'] += p.checking.get(from) ?? 0;
     p.checking.delete(from);
-    if (verdict.ok && p.keySet === ORDERED_KEY_SET && reply.sequence > this.freshness) this.freshness = reply.sequence;
+    if (verdict.ok && keySet === ORDERED_KEY_SET && reply.sequence > this.freshness) this.freshness = reply.sequence;
     if (this.pending.get(reply.requestId) !== p) {
       if (verdict.ok) this.counters.rejected.late++;
       return;
@@ -498,6 +504,7 @@ export class CartClient {
       return;
     }
     this.followHint(from, reply.preferredContact);
+    if (p.readOnly && keySet === ORDERED_KEY_SET) this.counters.readOnlyOrdered++;
     this.finish(p);
     p.resolve(reply.result);
   }

@@ -66,7 +66,7 @@ export type AdapterEvent =
    * The protocol's leader (primary) is now replica `leader`, numbered 0..n-1 in cluster order
    * (CART index − 1). Report the current leader once at start and each change after: CART's
    * replies name it as the preferred contact, so clients send requests where they need the
-   * fewest hops (docs/protocol.md §3.5).
+   * fewest hops (docs/protocol.md §4.6).
    */
   | { kind: 'leader'; leader: number }
   | { kind: 'error'; error: Error };

@@ -54,9 +54,14 @@ export interface CartTuningConfig {
   /**
    * Contact hints: replies name the wrapped protocol's leader as the replica to send new requests
    * to, and clients move there (one relay hop less; only the leader's replica combines shares for
-   * its clients' batches). Default true. See docs/protocol.md §3.5.
+   * its clients' batches). Default true. See docs/protocol.md §4.6.
    */
   readonly contactHints?: boolean;
+  /**
+   * A contact orders read-only requests with the writes while at least this many of its ordered
+   * requests are in flight (default 1; 0 = always the read-only path). See docs/protocol.md §4.4.
+   */
+  readonly readOnlyBusyThreshold?: number;
 }
 
 /**
@@ -176,7 +181,7 @@ export function parseClusterConfig(json: unknown): ClusterConfig {
   const t = json['tuning'] ?? {};
   if (!isObj(t)) throw new DeployConfigError('tuning must be an object');
   for (const k of Object.keys(t)) {
-    if (!['batchSignatures', 'tentative', 'readOnly', 'cryptoWorkers', 'contactHints'].includes(k)) throw new DeployConfigError(`unknown tuning key '${k}'`);
+    if (!['batchSignatures', 'tentative', 'readOnly', 'cryptoWorkers', 'contactHints', 'readOnlyBusyThreshold'].includes(k)) throw new DeployConfigError(`unknown tuning key '${k}'`);
   }
   for (const k of ['batchSignatures', 'tentative', 'readOnly', 'contactHints']) {
     if (t[k] !== undefined && typeof t[k] !== 'boolean') throw new DeployConfigError(`tuning.${k} must be true or false`);
@@ -185,12 +190,17 @@ export function parseClusterConfig(json: unknown): ClusterConfig {
   if (w !== undefined && w !== 'auto' && (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 64)) {
     throw new DeployConfigError("tuning.cryptoWorkers must be an integer 0..64 or 'auto'");
   }
+  const busy = t['readOnlyBusyThreshold'];
+  if (busy !== undefined && (typeof busy !== 'number' || !Number.isInteger(busy) || busy < 0 || busy > 1_000_000)) {
+    throw new DeployConfigError('tuning.readOnlyBusyThreshold must be an integer 0..1000000');
+  }
   const tuning: CartTuningConfig = {
     ...(typeof t['batchSignatures'] === 'boolean' ? { batchSignatures: t['batchSignatures'] } : {}),
     ...(typeof t['tentative'] === 'boolean' ? { tentative: t['tentative'] } : {}),
     ...(typeof t['readOnly'] === 'boolean' ? { readOnly: t['readOnly'] } : {}),
     ...(typeof w === 'number' || w === 'auto' ? { cryptoWorkers: w } : {}),
     ...(typeof t['contactHints'] === 'boolean' ? { contactHints: t['contactHints'] } : {}),
+    ...(typeof busy === 'number' ? { readOnlyBusyThreshold: busy } : {}),
   };
   return {
     version: DEPLOY_CONFIG_VERSION,

@@ -170,6 +170,7 @@ export async function runReplica(options: RunReplicaOptions): Promise<RunningRep
         ...(cluster.tuning.batchSignatures !== undefined ? { batchSignatures: cluster.tuning.batchSignatures } : {}),
         ...(cluster.tuning.readOnly !== undefined ? { readOnly: cluster.tuning.readOnly } : {}),
         ...(cluster.tuning.contactHints !== undefined ? { contactHints: cluster.tuning.contactHints } : {}),
+        ...(cluster.tuning.readOnlyBusyThreshold !== undefined ? { readOnlyBusyThreshold: cluster.tuning.readOnlyBusyThreshold } : {}),
         ...(options.byzantine ? { byzantine: options.byzantine } : {}),
       },
     });

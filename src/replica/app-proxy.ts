@@ -148,10 +148,11 @@ export class CartApplicationProxy implements ApplicationProxy {
         results.push(EMPTY);
         continue;
       }
-      if (req.readOnly) {
-        // read-only requests are never ordered by CART replicas; one that was (by a Byzantine
-        // replica) must not execute: the client re-issues a failed read-only invocation as a
-        // new ordered request, which would otherwise run twice
+      // A busy contact orders read-only requests with the writes. Only operations the
+      // application executes as read-only may run so: a client re-issues a failed read-only
+      // invocation as a new ordered request, and a write flagged read-only must not run twice.
+      const readOnlyResult = req.readOnly ? this.application.executeReadOnly(req.operation) : undefined;
+      if (req.readOnly && readOnlyResult === undefined) {
         this.options.onRejected?.('read-only');
         results.push(EMPTY);
         continue;
@@ -183,7 +184,7 @@ export class CartApplicationProxy implements ApplicationProxy {
           results.push(EMPTY);
           continue;
         }
-        result = this.application.execute(req.operation);
+        result = readOnlyResult ?? this.application.execute(req.operation);
         operationDigest = digest(req.operation);
         this.dedup.record(clientHex, clientId, { requestId: req.requestId, operationDigest, result, sequence: batch.sequence });
       }

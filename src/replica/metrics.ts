@@ -50,6 +50,8 @@ export class ReplicaMetrics {
   readonly readOnlyBatches: Counter;
   /** Read-only requests in those batches (÷ batches = mean batch size). */
   readonly readOnlyBatchedRequests: Counter;
+  /** Read-only requests this contact ordered with the writes instead (ordered requests were in flight). */
+  readonly readOnlyOrdered: Counter;
   /** Replies sent to clients. */
   readonly repliesSent: Counter;
   /** Peer frames that failed to decode. */
@@ -92,6 +94,7 @@ export class ReplicaMetrics {
     this.combined = new Counter({ name: 'cart_group_signatures_total', help: 'Group signatures combined', registers });
     this.readOnlyBatches = new Counter({ name: 'cart_read_only_batches_total', help: 'Read-only batches coordinated by this replica', registers });
     this.readOnlyBatchedRequests = new Counter({ name: 'cart_read_only_batched_requests_total', help: 'Read-only requests in the batches coordinated by this replica', registers });
+    this.readOnlyOrdered = new Counter({ name: 'cart_read_only_ordered_total', help: 'Read-only requests this contact ordered with the writes because ordered requests were in flight', registers });
     this.repliesSent = new Counter({ name: 'cart_replies_sent_total', help: 'Signed replies sent to clients', registers });
     this.peerFramesRejected = new Counter({ name: 'cart_peer_frames_rejected_total', help: 'Replica frames rejected, by reason', labelNames: ['reason'], registers });
     this.viewChanges = new Counter({ name: 'cart_view_changes_total', help: 'View changes reported by the consensus adapter', registers });

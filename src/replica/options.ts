@@ -68,6 +68,15 @@ export interface CartReplicaTuning {
   /** Read-only batches out at once before new reads wait and batch up (default 1). */
   readonly readOnlyMaxInFlight?: number;
   /**
+   * Order read-only requests with the writes while at least this many ordered requests this
+   * contact submitted are in flight (default 1; 0 = always use the read-only path). Under load
+   * a read rides in an ordered batch whose ordering, signature and share exchange are paid
+   * anyway, which costs less than a read-only batch of its own; when the contact is idle the
+   * read-only path answers in one round instead of three. The client accepts either reply
+   * (an ordered reply is linearizable, stronger than the read-only guarantee).
+   */
+  readonly readOnlyBusyThreshold?: number;
+  /**
    * Contact hints (default true): once the adapter reports a leader (`AdapterEvent` 'leader'),
    * every reply names the leader's replica as `preferredContact`, and clients move their new
    * requests there — no relay hop to the leader, and the other replicas only sign shares.

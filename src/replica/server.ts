@@ -279,8 +279,12 @@ class Replica implements CartReplica {
     }
     const clientHex = toHex(clientId);
     if (req.readOnly) {
-      this.handleReadOnly(conn, req, clientId, clientHex);
-      return;
+      if (!this.orderReadOnly()) {
+        this.handleReadOnly(conn, req, clientId, clientHex);
+        return;
+      }
+      // busy: the read rides in an ordered batch with the writes (answered under 'ordered')
+      this.metrics.readOnlyOrdered.inc();
     }
     const key = `${clientHex}:${req.requestId}`;
     const cached = this.proxy.lookup(clientHex, req.requestId);
@@ -325,6 +329,12 @@ class Replica implements CartReplica {
       this.metrics.requests.inc({ outcome: 'accepted' });
     }
     this.submit(key, req);
+  }
+
+  /** Order this read-only request instead of a read-only batch: ordered requests are in flight (see `readOnlyBusyThreshold`). */
+  private orderReadOnly(): boolean {
+    const threshold = this.t.readOnlyBusyThreshold ?? 1;
+    return this.readOnly !== undefined && threshold > 0 && this.inflight.size >= threshold;
   }
 
   private handleReadOnly(conn: ServerConnection, req: CartRequest, clientId: Uint8Array, clientHex: string): void {

@@ -11,7 +11,7 @@ test('parseModes keeps order, drops duplicates, rejects unknown names', () => {
 
 test('mode specs: cart-none has everything off, each cart-X exactly one switch, cart-all everything on', () => {
   const none = modeSpec('cart-none');
-  assert.deepEqual(none.tuning, { batchSignatures: false, tentative: false, readOnly: false, cryptoWorkers: 0, contactHints: false });
+  assert.deepEqual(none.tuning, { batchSignatures: false, tentative: false, readOnly: false, cryptoWorkers: 0, contactHints: false, readOnlyBusyThreshold: 1 });
   assert.equal(none.readOnlyInvocations, false);
   assert.equal(none.clientBatchVerification, false);
   const on = (m: (typeof BENCH_MODES)[number]): string[] => {

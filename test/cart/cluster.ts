@@ -51,6 +51,8 @@ export interface ClusterOptions {
    * started, as PBFT's does — the in-memory sequencer has no leader of its own.
    */
   readonly leader?: number;
+  /** Wrap replica i's (1-based) adapter, e.g. to hold its submissions. */
+  readonly wrapAdapter?: (index: number, adapter: ConsensusAdapter) => ConsensusAdapter;
 }
 
 /** `a`, reporting `leader` as the protocol leader once started. */
@@ -91,7 +93,8 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
   const tuningOf = (i: number): CartReplicaTuning => ({ readOnlyTimeoutMs: 5000, ...opts.tuning?.(i) });
   /** Replica i (1-based) on application `app`, with a fresh adapter. */
   const adapterOf = (i: number): ConsensusAdapter => {
-    const a = opts.adapter ? opts.adapter(i) : sequencer.adapter(i - 1);
+    let a: ConsensusAdapter = opts.adapter ? opts.adapter(i) : sequencer.adapter(i - 1);
+    if (opts.wrapAdapter) a = opts.wrapAdapter(i, a);
     return opts.leader === undefined ? a : reportingLeader(a, opts.leader);
   };
   const startReplica = (i: number, app: Application): Promise<CartReplica> =>

@@ -110,14 +110,21 @@ test('node:crypto and pure-JS client identities derive the same key and signatur
   assert.equal(h.app.current, 2n);
 });
 
-test('an ordered request marked read-only is never executed (a Byzantine replica cannot double-execute a read-only fallback)', async () => {
+test('an ordered request marked read-only runs only as a read: a write flagged read-only is refused (no double execution of a fallback), a read is answered in order', async () => {
   const { signRequest } = await import('../../src/client/identity.ts');
   const { encodeClientFrame } = await import('../../src/wire/codec.ts');
   const h = harness();
   const id = createClientIdentity();
+  const readOnlyFrame = (requestId: bigint, op: Uint8Array) =>
+    encodeClientFrame({ clientPublicKey: id.publicKey, requestId, operation: op, readOnly: true, signature: signRequest(id, requestId, true, op) });
   const op = add(1n);
-  const ro = encodeClientFrame({ clientPublicKey: id.publicKey, requestId: 1n, operation: op, readOnly: true, signature: signRequest(id, 1n, true, op) });
-  h.proxy.executeBatch({ sequence: 1n, requests: [ro, signedFrame(id, 2n, op)] });
+  const get = encodeCounterOperation({ type: 'get' });
+  const results = h.proxy.executeBatch({ sequence: 1n, requests: [readOnlyFrame(1n, op), signedFrame(id, 2n, op), readOnlyFrame(3n, get)] });
   assert.deepEqual(h.rejected, ['read-only']);
   assert.equal(h.app.current, 1n, 'only the ordered re-issue executed');
+  assert.equal(val(results[2]!), 1n, 'the read sees the write ordered before it');
+  assert.deepEqual(h.executed[0]!.replies.map((r) => r.requestId), [2n, 3n], 'the read has a leaf (a signed ordered reply)');
+  // a retransmission of the read is answered from the deduplication table, not re-read
+  h.proxy.executeBatch({ sequence: 2n, requests: [signedFrame(id, 4n, op)] });
+  assert.equal(val(h.proxy.executeBatch({ sequence: 3n, requests: [readOnlyFrame(3n, get)] })[0]!), 1n);
 });

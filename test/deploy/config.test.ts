@@ -52,6 +52,10 @@ test('replica start refuses unsafe or inconsistent deployment files', async (t) 
   }
   assert.equal(parseClusterConfig({ ...cluster, tuning: { cryptoWorkers: 'auto' } }).tuning.cryptoWorkers, 'auto');
   assert.equal(parseClusterConfig({ ...cluster, tuning: { cryptoWorkers: 3 } }).tuning.cryptoWorkers, 3);
+  assert.deepEqual(parseClusterConfig({ ...cluster, tuning: { contactHints: false, readOnlyBusyThreshold: 0 } }).tuning, { contactHints: false, readOnlyBusyThreshold: 0 });
+  for (const bad of [{ contactHints: 1 }, { readOnlyBusyThreshold: -1 }, { readOnlyBusyThreshold: 0.5 }, { readOnlyBusyThreshold: 'x' }]) {
+    assert.throws(() => parseClusterConfig({ ...cluster, tuning: bad }), /tuning\.(contactHints|readOnlyBusyThreshold)/);
+  }
   await writeFile(d.clusterFile, JSON.stringify({ ...cluster, application: 'nope' }));
   await assert.rejects(runReplica({ configFile: r1, logLevel: 'silent' }), isConfigError(/application/));
   await writeFile(d.clusterFile, clusterText);

@@ -44,7 +44,8 @@ test('deployment files: secrets are 0600, public files parse, bad configs are re
 test('replica processes serve verified KV operations; a killed contact replica is failed over', async (t) => {
   const running = await launchLocalDeployment({ f: 1, protocol: 'pbft', logLevel: 'warn' });
   t.after(() => running.close());
-  const client = await connectToCluster(running.deployment.clusterFile, { contact: 1, timeoutMs: 2000, maxAttempts: 50 });
+  // hints off: the client must stay on replica 2 (not follow the hint to the leader) for the kill to hit it
+  const client = await connectToCluster(running.deployment.clusterFile, { contact: 1, timeoutMs: 2000, maxAttempts: 50, followContactHints: false });
   t.after(() => client.close());
   assert.equal(decodeKvResult(await client.invoke(insert('user1', 'hello'))).type, 'ok');
   assert.equal(field0(await client.invoke(read('user1'))), 'hello');

@@ -53,8 +53,8 @@ export interface BenchModeSpec {
   readonly byzantineBadShares: boolean;
 }
 
-const OFF: Required<CartTuningConfig> = { batchSignatures: false, tentative: false, readOnly: false, cryptoWorkers: 0, contactHints: false };
-const ALL: Required<CartTuningConfig> = { batchSignatures: true, tentative: true, readOnly: true, cryptoWorkers: 'auto', contactHints: true };
+const OFF: Required<CartTuningConfig> = { batchSignatures: false, tentative: false, readOnly: false, cryptoWorkers: 0, contactHints: false, readOnlyBusyThreshold: 1 };
+const ALL: Required<CartTuningConfig> = { batchSignatures: true, tentative: true, readOnly: true, cryptoWorkers: 'auto', contactHints: true, readOnlyBusyThreshold: 1 };
 
 const SPECS: Record<BenchModeName, Omit<BenchModeSpec, 'name'>> = {
   native: {
