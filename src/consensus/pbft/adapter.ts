@@ -23,6 +23,8 @@ import { LocalPbftClient, type LocalPbftClientStats } from './local-client.ts';
 import { Ed25519ClientSigner } from './auth.ts';
 import { clientKeyLookup, loadClusterConfig, loadPrivateKeyFile, peerAddresses, peerMaxMessageBytes, protocolConfig, replicaKeyObjects, type PbftClusterConfig } from './config.ts';
 
+const EMPTY_RESULT = new Uint8Array(0);
+
 /** Options of a {@link PbftAdapter}. */
 export interface PbftAdapterOptions {
   /** This replica's id in `cluster`. */
@@ -73,7 +75,10 @@ export class PbftAdapter implements ConsensusAdapter {
       allowUnknownClients: this.cluster.allowUnknownClients,
     });
     const app = {
-      executeBatch: (sequence: bigint, requests: readonly Uint8Array[]) => this.proxy!.executeBatch({ sequence, requests }),
+      // CART answers its clients itself (signed replies); PBFT only tells the adapter's client
+      // that a request executed. Handing PBFT empty results keeps them out of its client table,
+      // its checkpoints and its REPLY messages (the results stay in CART's deduplication table).
+      executeBatch: (sequence: bigint, requests: readonly Uint8Array[]) => this.proxy!.executeBatch({ sequence, requests }).map(() => EMPTY_RESULT),
       snapshot: () => this.proxy!.snapshot(),
       restore: (snapshot: Uint8Array, sequence: bigint) => this.proxy!.restore(snapshot, sequence),
     };
