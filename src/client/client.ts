@@ -121,6 +121,8 @@ interface Pending {
   /** The signed frame, and its freshness sequence (both replaced when re-signed). */
   frame: Uint8Array;
   fresh: bigint;
+  /** Acknowledgement signed into the request: the lowest id outstanding when it was sent. */
+  readonly ack: bigint;
   readonly keySet: string;
   readonly readOnly: boolean;
   readonly queued: Queued;
@@ -313,11 +315,15 @@ export class CartClient {
   private dispatch(q: Queued): void {
     const requestId = this.nextId++;
     const fresh = this.freshness;
+    // every id below the lowest one still outstanding has its reply (pending is in id order)
+    const lowest = this.pending.keys().next().value as bigint | undefined;
+    const ack = lowest !== undefined && lowest < requestId ? lowest : requestId;
     const p: Pending = {
       requestId,
       operationDigest: digest(q.operation),
-      frame: this.sign(requestId, q.readOnly, q.operation, fresh),
+      frame: this.sign(requestId, q.readOnly, q.operation, fresh, ack),
       fresh,
+      ack,
       keySet: q.readOnly ? READONLY_KEY_SET : ORDERED_KEY_SET,
       readOnly: q.readOnly,
       queued: q,
@@ -344,9 +350,9 @@ export class CartClient {
   }
 
   /** Sign and encode one request frame. */
-  private sign(requestId: bigint, readOnly: boolean, operation: Uint8Array, fresh: bigint): Uint8Array {
-    const signature = signRequest(this.identity, requestId, readOnly, operation, fresh);
-    return encodeClientFrame({ clientPublicKey: this.identity.publicKey, requestId, operation, readOnly, signature, fresh });
+  private sign(requestId: bigint, readOnly: boolean, operation: Uint8Array, fresh: bigint, ack: bigint): Uint8Array {
+    const signature = signRequest(this.identity, requestId, readOnly, operation, fresh, ack);
+    return encodeClientFrame({ clientPublicKey: this.identity.publicKey, requestId, operation, readOnly, signature, fresh, ack });
   }
 
   private attempt(p: Pending): void {
@@ -441,7 +447,7 @@ export class CartClient {
       if (!p.readOnly && from === p.target && fresh !== p.fresh && p.attempts < this.maxAttempts) {
         this.counters.freshnessRetries++;
         p.fresh = fresh;
-        p.frame = this.sign(p.requestId, false, p.queued.operation, fresh);
+        p.frame = this.sign(p.requestId, false, p.queued.operation, fresh, p.ack);
         queueMicrotask(() => {
           if (this.pending.get(p.requestId) === p && !this.closed) this.attempt(p);
         });

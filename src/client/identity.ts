@@ -37,9 +37,10 @@ export function createClientIdentity(secretKey?: Uint8Array): ClientIdentity {
 
 /**
  * The Ed25519 signature (64 bytes) a client puts on a request, over
- * `requestSigningBytes(clientId, requestId, readOnly, operation, fresh)` (src/wire/digest.ts).
+ * `requestSigningBytes(clientId, requestId, readOnly, operation, fresh, ack)` (src/wire/digest.ts).
  * @param fresh the request's freshness sequence (docs/protocol.md §"Freshness"); default 0
+ * @param ack the client's acknowledgement: replies held for every id below it (§4.2); default 0
  */
-export function signRequest(identity: ClientIdentity, requestId: bigint, readOnly: boolean, operation: Uint8Array, fresh = 0n): Uint8Array {
-  return identity.sign(requestSigningBytes(identity.clientId, requestId, readOnly, operation, fresh));
+export function signRequest(identity: ClientIdentity, requestId: bigint, readOnly: boolean, operation: Uint8Array, fresh = 0n, ack = 0n): Uint8Array {
+  return identity.sign(requestSigningBytes(identity.clientId, requestId, readOnly, operation, fresh, ack));
 }

@@ -81,7 +81,7 @@ export interface AppProxyOptions {
   readonly onRejected?: (reason: OrderedRejectReason, request?: OrderedRejection) => void;
 }
 
-const SNAPSHOT_MAGIC = new TextEncoder().encode('CARTSNP2');
+const SNAPSHOT_MAGIC = new TextEncoder().encode('CARTSNP3');
 const EMPTY = new Uint8Array(0);
 
 /** See the module comment. */
@@ -188,6 +188,9 @@ export class CartApplicationProxy implements ApplicationProxy {
         operationDigest = digest(req.operation);
         this.dedup.record(clientHex, clientId, { requestId: req.requestId, operationDigest, result, sequence: batch.sequence });
       }
+      // the client holds replies for every id below its acknowledgement (never above this request's)
+      const ack = req.ack ?? 0n;
+      if (ack > 0n) this.dedup.acknowledge(clientHex, ack < req.requestId ? ack : req.requestId);
       results.push(result);
       replies.push({
         clientId,

@@ -19,6 +19,11 @@
  * table and lock new clients out for up to H sequences (clients already in the table are not
  * affected); it cannot make a request execute twice.
  *
+ * Acknowledgements (docs/protocol.md §4.2): a request may carry the client's signed `ack`, its
+ * lowest outstanding request id; the client holds replies for every id below it and never sends
+ * them again. {@link DedupTable.acknowledge} forgets those entries and makes their ids stale, so a
+ * client with one request at a time keeps one entry instead of a full window of results.
+ *
  * Byte budget: cached results are kept in execution order up to `maxResultBytes` in total;
  * beyond it the oldest results' bytes are dropped but the request id stays marked as executed,
  * so a retransmission is answered "result no longer available" instead of being re-executed.
@@ -53,6 +58,8 @@ interface ClientRecord {
   highest: bigint;
   /** Sequence of the client's last executed (or answered-from-table) request. */
   lastActive: bigint;
+  /** Highest acknowledgement: ids below it are stale (0n = none). */
+  acked: bigint;
   readonly entries: Map<bigint, StoredEntry>;
 }
 
@@ -126,6 +133,7 @@ export class DedupTable {
   check(clientHex: string, requestId: bigint): DedupVerdict {
     const c = this.clients.get(clientHex);
     if (!c) return { kind: 'new' };
+    if (requestId < c.acked) return { kind: 'stale' };
     const entry = c.entries.get(requestId);
     if (entry) return { kind: 'duplicate', entry };
     if (requestId <= c.highest - BigInt(this.window)) return { kind: 'stale' };
@@ -179,7 +187,7 @@ export class DedupTable {
         if (!this.evictable(entry.sequence)) throw new RangeError('deduplication table full: admit() before record()');
         this.evictOldest();
       }
-      c = { clientId, highest: 0n, lastActive: entry.sequence, entries: new Map() };
+      c = { clientId, highest: 0n, lastActive: entry.sequence, acked: 0n, entries: new Map() };
     }
     this.clients.set(clientHex, c); // most recently active last
     if (entry.sequence > c.lastActive) c.lastActive = entry.sequence;
@@ -195,6 +203,18 @@ export class DedupTable {
       for (const [id, e] of c.entries) if (id <= floor) this.forget(clientHex, c, e);
     }
     this.enforceBudget();
+  }
+
+  /**
+   * Client `clientHex` acknowledged every request id below `ack` (from an ordered, validly signed
+   * request whose id is >= `ack`): forget those entries; their ids become stale. Monotone: a lower
+   * acknowledgement (an older frame) changes nothing. No effect for a client not in the table.
+   */
+  acknowledge(clientHex: string, ack: bigint): void {
+    const c = this.clients.get(clientHex);
+    if (!c || ack <= c.acked) return;
+    c.acked = ack;
+    for (const [id, e] of c.entries) if (id < ack) this.forget(clientHex, c, e);
   }
 
   private forget(clientHex: string, c: ClientRecord, e: StoredEntry): void {
@@ -228,13 +248,13 @@ export class DedupTable {
 
   /**
    * Deterministic encoding: next execution counter, then clients in activity order (entries by
-   * ascending id). Per client: id(32), highest, lastActive, entries (id, sequence, order,
+   * ascending id). Per client: id(32), highest, lastActive, acked, entries (id, sequence, order,
    * operation digest, has-result flag, result).
    */
   encode(): Uint8Array {
     const w = new ByteWriter().u64(this.nextOrder).u32(this.clients.size);
     for (const c of this.clients.values()) {
-      w.raw(c.clientId).u64(c.highest).u64(c.lastActive);
+      w.raw(c.clientId).u64(c.highest).u64(c.lastActive).u64(c.acked);
       const ids = [...c.entries.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       w.u32(ids.length);
       for (const id of ids) {
@@ -266,6 +286,7 @@ export class DedupTable {
       if (t.clients.has(clientHex)) throw new SnapshotFormatError('duplicate client in deduplication table');
       const highest = r.u64();
       const lastActive = r.u64();
+      const acked = r.u64();
       const count = r.u32();
       if (count > limits.window) throw new SnapshotFormatError(`${count} entries for one client, window ${limits.window}`);
       const entries = new Map<bigint, StoredEntry>();
@@ -278,11 +299,12 @@ export class DedupTable {
         if (flag !== 0 && flag !== 1) throw new SnapshotFormatError('bad result flag');
         const result = flag === 1 ? r.bytes() : undefined;
         if (entries.has(requestId)) throw new SnapshotFormatError('duplicate request id in deduplication table');
+        if (requestId < acked) throw new SnapshotFormatError('entry below the acknowledgement');
         if (order >= t.nextOrder) throw new SnapshotFormatError('entry order beyond the execution counter');
         entries.set(requestId, { requestId, sequence, order, operationDigest, result });
         if (result !== undefined) withResults.push({ order, clientHex, requestId, size: result.length });
       }
-      t.clients.set(clientHex, { clientId, highest, lastActive, entries });
+      t.clients.set(clientHex, { clientId, highest, lastActive, acked, entries });
     }
     if (r.remaining !== 0) throw new SnapshotFormatError('trailing bytes in deduplication table');
     withResults.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));

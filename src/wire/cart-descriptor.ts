@@ -58,6 +58,10 @@ export const CART_DESCRIPTOR = {
                 "fresh": {
                   "type": "uint64",
                   "id": 6
+                },
+                "ack": {
+                  "type": "uint64",
+                  "id": 7
                 }
               }
             },

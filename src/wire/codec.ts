@@ -150,6 +150,7 @@ export function encodeClientFrame(req: CartRequest, version = PROTOCOL_VERSION):
       read_only: req.readOnly,
       signature: req.signature,
       fresh: u64Out(req.fresh ?? 0n, 'fresh'),
+      ack: u64Out(req.ack ?? 0n, 'ack'),
     },
   });
 }
@@ -170,6 +171,7 @@ export function decodeClientFrame(data: Uint8Array, limits: WireLimits = DEFAULT
       readOnly: r.read_only === true,
       signature: bytes(r.signature),
       fresh: u64(r.fresh, 'fresh'),
+      ack: u64(r.ack, 'ack'),
     };
     checkLen('client_public_key', req.clientPublicKey, ED25519_PUBLIC_KEY_BYTES);
     checkLen('signature', req.signature, ED25519_SIGNATURE_BYTES);

@@ -55,12 +55,13 @@ export function clientIdOf(publicKey: Uint8Array): Uint8Array {
 
 /**
  * Bytes the client signs with Ed25519 for one request:
- * `TAG_request || clientId(32) || requestId(u64 BE) || readOnly(u8) || fresh(u64 BE) || SHA-256(operation)`.
- * `fresh` is the request's freshness sequence (docs/protocol.md §"Freshness"); default 0.
- * Integers are written modulo 2^64 (decoded requests are always in range).
+ * `TAG_request || clientId(32) || requestId(u64 BE) || readOnly(u8) || fresh(u64 BE) || ack(u64 BE) || SHA-256(operation)`.
+ * `fresh` is the request's freshness sequence (docs/protocol.md §"Freshness"), `ack` its
+ * acknowledgement (§4.2); both default 0. Integers are written modulo 2^64 (decoded requests are
+ * always in range).
  */
-export function requestSigningBytes(clientId: Uint8Array, requestId: bigint, readOnly: boolean, operation: Uint8Array, fresh = 0n): Uint8Array {
-  return concat([TAGS.request, clientId, u64be(requestId), Uint8Array.of(readOnly ? 1 : 0), u64be(fresh), sha256(operation)]);
+export function requestSigningBytes(clientId: Uint8Array, requestId: bigint, readOnly: boolean, operation: Uint8Array, fresh = 0n, ack = 0n): Uint8Array {
+  return concat([TAGS.request, clientId, u64be(requestId), Uint8Array.of(readOnly ? 1 : 0), u64be(fresh), u64be(ack), sha256(operation)]);
 }
 
 /** The request fields covered by the client's signature (a {@link CartRequest} satisfies it). */
@@ -70,6 +71,8 @@ export interface SignedRequestFields {
   readonly operation: Uint8Array;
   /** Freshness sequence; absent means 0. */
   readonly fresh?: bigint;
+  /** Acknowledgement; absent means 0. */
+  readonly ack?: bigint;
 }
 
 /**
@@ -77,7 +80,7 @@ export interface SignedRequestFields {
  * and the replica (verifying) use, so every signed field is covered on both sides.
  */
 export function signedRequestBytes(clientId: Uint8Array, req: SignedRequestFields): Uint8Array {
-  return requestSigningBytes(clientId, req.requestId, req.readOnly, req.operation, req.fresh ?? 0n);
+  return requestSigningBytes(clientId, req.requestId, req.readOnly, req.operation, req.fresh ?? 0n, req.ack ?? 0n);
 }
 
 /** The fields a reply digest binds together. */

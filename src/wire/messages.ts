@@ -63,6 +63,12 @@ export interface CartRequest {
    * See docs/protocol.md §"Freshness".
    */
   readonly fresh?: bigint;
+  /**
+   * Acknowledgement (uint64, signed): the client holds replies for every request id below it
+   * and never sends those ids again (its lowest outstanding id). 0n / absent = none. Replicas
+   * clamp it to `requestId`. See docs/protocol.md §4.2.
+   */
+  readonly ack?: bigint;
 }
 
 /** A threshold-signed reply (`cart.v1.Reply`). */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KvStore, encodeKvOperation, decodeKvResult, kvRecordFromStrings, kvRecordToStrings } from '../../src/apps/kv.ts';
-import { startTestCluster } from './cluster.ts';
+import { startTestCluster, waitFor } from './cluster.ts';
 
 const put = (key: string, v: string) => encodeKvOperation({ type: 'insert', table: 'usertable', key, values: kvRecordFromStrings({ field0: v }) });
 const get = (key: string) => encodeKvOperation({ type: 'read', table: 'usertable', key });
@@ -189,4 +189,24 @@ test('crypto on worker threads: the same flows work off the event loop', async (
   const client = await cluster.client({ contact: 1 });
   const values = (await Promise.all(Array.from({ length: 20 }, () => client.invoke(add(1n))))).map(valueOf);
   assert.deepEqual(values.sort((a, b) => (a < b ? -1 : 1)), Array.from({ length: 20 }, (_, i) => BigInt(i + 1)));
+});
+
+test('client acknowledgements keep the deduplication table small: only ids still outstanding (or the last one) stay cached', async (t) => {
+  const cluster = await startTestCluster({ app: () => new KvStore() });
+  t.after(() => cluster.close());
+  const client = await cluster.client({ contact: 0 });
+  const clientHex = Buffer.from(client.clientId).toString('hex');
+  for (let i = 0; i < 12; i++) await client.invoke(put(`k${i}`, 'v'));
+  // pipelined: ten at once, all verified (acks never pass an outstanding id)
+  await Promise.all(Array.from({ length: 10 }, (_, i) => client.invoke(put(`p${i}`, 'v'))));
+  await client.invoke(get('k0'));
+  const proxies = cluster.replicas.map((r) => r!.proxy);
+  // a verified reply needs f+1 replicas; wait until every replica executed the last request
+  await waitFor(() => proxies.every((p) => typeof p.lookup(clientHex, 23n) === 'object'), 20_000, 'all replicas executed request 23');
+  for (const proxy of proxies) {
+    assert.equal(proxy.lookup(clientHex, 1n), 'stale', 'sequential ids below the ack are forgotten');
+    assert.equal(proxy.lookup(clientHex, 11n), 'stale');
+    assert.equal((proxy.lookup(clientHex, 23n) as { sequence: bigint }).sequence > 0n, true, 'the last request stays cached');
+  }
+  assert.equal(client.stats().verified, 23);
 });

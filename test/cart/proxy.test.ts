@@ -77,6 +77,35 @@ test('snapshot/restore carries application state and the deduplication table, by
   assert.equal(b.proxy.lastSequence, 12n);
 });
 
+test('acknowledgements: entries below a client\'s ack are forgotten and their ids become stale; lower (older) acks change nothing; snapshots keep it', () => {
+  const h = harness(64);
+  const id = createClientIdentity();
+  const clientHex = toHex(id.clientId);
+  const f = (n: bigint, ack = 0n) => signedFrame(id, n, add(1n), undefined, 0n, ack);
+  h.proxy.executeBatch({ sequence: 1n, requests: [f(1n), f(2n), f(3n), f(4n)] });
+  const before = h.proxy.snapshot().length;
+  // request 6 says: replies held for every id below 3 (3 and 5 still outstanding)
+  h.proxy.executeBatch({ sequence: 2n, requests: [f(6n, 3n)] });
+  assert.equal(h.proxy.lookup(clientHex, 1n), 'stale');
+  assert.equal(h.proxy.lookup(clientHex, 2n), 'stale');
+  assert.equal((h.proxy.lookup(clientHex, 3n) as { sequence: bigint }).sequence, 1n, 'id 3 kept: not acknowledged');
+  assert.ok(h.proxy.snapshot().length < before + 60, 'two forgotten entries outweigh the new one');
+  // a replay of id 2 is refused, never executed; 5 (outstanding, above the ack) still executes
+  h.proxy.executeBatch({ sequence: 3n, requests: [f(2n), f(5n, 3n)] });
+  assert.deepEqual(h.rejected, ['stale']);
+  assert.equal(h.app.current, 6n);
+  // an older frame with a lower ack does not undo anything; an ack above the request's own id is clamped to it
+  h.proxy.executeBatch({ sequence: 4n, requests: [f(7n, 1n), f(8n, 100n)] });
+  assert.equal((h.proxy.lookup(clientHex, 8n) as { sequence: bigint }).sequence, 4n, 'its own entry stays');
+  assert.equal(h.proxy.lookup(clientHex, 7n), 'stale', 'acknowledged by request 8 (clamped to 8)');
+  assert.equal(h.app.current, 8n);
+  // restored from a snapshot, the acknowledgement still holds
+  const b = harness(64);
+  b.proxy.restore(h.proxy.snapshot(), 4n);
+  assert.equal(b.proxy.lookup(clientHex, 7n), 'stale');
+  assert.deepEqual([...b.proxy.snapshot()], [...h.proxy.snapshot()]);
+});
+
 test('the client table is bounded: a full table refuses new clients (busy) until its least recently active client is idle beyond the horizon', () => {
   const executed: ExecutedBatch[] = [];
   const mk = () => new CartApplicationProxy(new Counter(), { window: 4, maxClients: 2, freshnessHorizon: 10n, onExecuted: (b) => executed.push(b) });

@@ -35,9 +35,9 @@ export class RawConnection {
 }
 
 /** A signed request frame with freshness sequence `fresh` (default 0). */
-export function signedFrame(identity: ClientIdentity, requestId: bigint, operation: Uint8Array, version?: number, fresh = 0n): Uint8Array {
-  const signature = signRequest(identity, requestId, false, operation, fresh);
-  return encodeClientFrame({ clientPublicKey: identity.publicKey, requestId, operation, readOnly: false, signature, fresh }, version);
+export function signedFrame(identity: ClientIdentity, requestId: bigint, operation: Uint8Array, version?: number, fresh = 0n, ack = 0n): Uint8Array {
+  const signature = signRequest(identity, requestId, false, operation, fresh, ack);
+  return encodeClientFrame({ clientPublicKey: identity.publicKey, requestId, operation, readOnly: false, signature, fresh, ack }, version);
 }
 
 export { createClientIdentity };

@@ -26,6 +26,7 @@ const request: CartRequest = {
   readOnly: true,
   signature: bytes(64, 9),
   fresh: (1n << 64n) - 2n,
+  ack: (1n << 64n) - 3n,
 };
 const reply: CartReply = {
   requestId: 42n,
@@ -147,5 +148,14 @@ test('what is signed binds every field', () => {
   assert.deepEqual(
     signedRequestBytes(base.clientId, { requestId: 1n, readOnly: false, operation: Uint8Array.of(1), fresh: 7n }),
     requestSigningBytes(base.clientId, 1n, false, Uint8Array.of(1), 7n),
+  );
+  // so is the acknowledgement
+  assert.notEqual(
+    Buffer.from(requestSigningBytes(base.clientId, 1n, false, Uint8Array.of(1), 0n, 0n)).toString('hex'),
+    Buffer.from(requestSigningBytes(base.clientId, 1n, false, Uint8Array.of(1), 0n, 1n)).toString('hex'),
+  );
+  assert.deepEqual(
+    signedRequestBytes(base.clientId, { requestId: 5n, readOnly: false, operation: Uint8Array.of(1), fresh: 7n, ack: 3n }),
+    requestSigningBytes(base.clientId, 5n, false, Uint8Array.of(1), 7n, 3n),
   );
 });
