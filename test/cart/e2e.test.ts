@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { KvStore, encodeKvOperation, decodeKvResult, kvRecordFromStrings, kvRecordToStrings } from '../../src/apps/kv.ts';
-import { startTestCluster, waitFor } from './cluster.ts';
+import { startTestCluster } from './cluster.ts';
 
 const put = (key: string, v: string) => encodeKvOperation({ type: 'insert', table: 'usertable', key, values: kvRecordFromStrings({ field0: v }) });
 const get = (key: string) => encodeKvOperation({ type: 'read', table: 'usertable', key });

@@ -5,7 +5,8 @@
  *
  * The PBFT core, {@link CartApplicationProxy} and {@link ShareExchange} are the production
  * classes. The front end mirrors `src/replica/server.ts` (decode, verify the client signature,
- * answer from the reply cache or submit, reply once the group signature is ready), because the
+ * answer from the reply cache or submit, reply once the group signature is ready; contact hints
+ * naming the PBFT primary, a busy contact ordering reads with the writes), because the
  * production replica binds a TCP endpoint and has no injectable client endpoint yet.
  *
  * Byzantine behaviour is injected here (front end, share exchange switches) and in the
@@ -97,6 +98,8 @@ export class SimCartReplica {
   private readonly waiters = new Map<string, Set<number>>();
   private readonly inflight = new Map<bigint, string>();
   private readonly inflightKeys = new Set<string>();
+  /** CART index (1..n) replies name as preferred contact: the PBFT primary's (docs/protocol.md §4.6). */
+  private preferredContact = 1;
   private readonly backlog: Array<{ key: string; frame: Uint8Array }> = [];
   /** Last reply frame sent per client node (for `replay-old-reply`). */
   private readonly lastReply = new Map<number, CartReply>();
@@ -258,6 +261,7 @@ export class SimCartReplica {
         }
         case 'view-change':
           this.d.onEvent(this.d.id, `view ${o.view}`);
+          this.preferredContact = Number(o.view % BigInt(this.d.n)) + 1;
           break;
         case 'state-transfer':
           this.d.onEvent(this.d.id, `state transfer to seq ${o.sequence}`);
@@ -334,7 +338,8 @@ export class SimCartReplica {
       }
     }
     const clientHex = toHex(clientId);
-    if (req.readOnly) {
+    // a busy contact (ordered requests in flight) orders reads with the writes (server.ts orderReadOnly)
+    if (req.readOnly && !(this.readOnly && this.inflightKeys.size + this.backlog.length >= 1)) {
       this.onReadOnly(node, req, clientId, clientHex);
       return;
     }
@@ -405,6 +410,8 @@ export class SimCartReplica {
   private sendReply(key: string, reply: CartReply): void {
     const ws = this.waiters.get(key);
     if (!ws || this.stopped) return;
+    // contact hint: the primary's replica; a Byzantine replica lures clients to itself
+    reply = { ...reply, preferredContact: this.d.byzantine ? this.d.id + 1 : this.preferredContact };
     if (this.d.byzantine === 'wrong-results') reply = { ...reply, result: corrupt(reply.result) };
     if (this.d.byzantine === 'bad-group-signature') reply = { ...reply, groupSignature: corrupt(reply.groupSignature) };
     const frame = encodeReplicaFrame({ type: 'reply', reply });
