@@ -279,7 +279,8 @@ class Replica implements CartReplica {
     }
     const clientHex = toHex(clientId);
     if (req.readOnly) {
-      if (!this.orderReadOnly()) {
+      // (a client the replicas do not hold with a stale `fresh` would only be refused in order)
+      if (!this.orderReadOnly() || (!this.proxy.knowsClient(clientHex) && this.freshnessRefused(req))) {
         this.handleReadOnly(conn, req, clientId, clientHex);
         return;
       }
@@ -293,17 +294,14 @@ class Replica implements CartReplica {
       this.sendError(conn, req.requestId, ErrorCode.STALE_REQUEST, 'request id below the deduplication window');
       return;
     }
-    if (!cached && !this.proxy.knowsClient(clientHex)) {
+    if (!cached && !this.proxy.knowsClient(clientHex) && this.freshnessRefused(req)) {
       // a client this replica does not remember is executed only with a fresh `fresh`; answer
       // one that is certainly stale (every later execution sequence is >= lastSequence), or far
       // ahead of this replica, with our sequence as a hint instead of ordering it
       const last = this.proxy.lastSequence;
-      const fresh = req.fresh ?? 0n;
-      if (fresh + this.proxy.freshnessHorizon < last || fresh > last + (this.t.freshnessSlack ?? 10_000n)) {
-        this.metrics.requests.inc({ outcome: 'stale-freshness' });
-        this.sendError(conn, req.requestId, ErrorCode.STALE_FRESHNESS, `freshness sequence ${fresh} outside [${last} - H, ${last}]; re-sign with the hinted sequence`);
-        return;
-      }
+      this.metrics.requests.inc({ outcome: 'stale-freshness' });
+      this.sendError(conn, req.requestId, ErrorCode.STALE_FRESHNESS, `freshness sequence ${req.fresh ?? 0n} outside [${last} - H, ${last}]; re-sign with the hinted sequence`);
+      return;
     }
     const found = cached ? this.exchange.findReply(cached.sequence, clientHex, req.requestId) : undefined;
     if (cached && !found && cached.result === undefined) {
@@ -329,6 +327,16 @@ class Replica implements CartReplica {
       this.metrics.requests.inc({ outcome: 'accepted' });
     }
     this.submit(key, req);
+  }
+
+  /**
+   * `req.fresh` is certainly stale (every later execution sequence is >= lastSequence) or far
+   * ahead of this replica: a client not in the deduplication table would be refused in order.
+   */
+  private freshnessRefused(req: CartRequest): boolean {
+    const last = this.proxy.lastSequence;
+    const fresh = req.fresh ?? 0n;
+    return fresh + this.proxy.freshnessHorizon < last || fresh > last + (this.t.freshnessSlack ?? 10_000n);
   }
 
   /** Order this read-only request instead of a read-only batch: ordered requests are in flight (see `readOnlyBusyThreshold`). */

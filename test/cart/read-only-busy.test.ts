@@ -33,6 +33,10 @@ class Gate {
     this.open = true;
     for (const go of this.held.splice(0)) go();
   }
+  /** Hold submissions again. */
+  close(): void {
+    this.open = false;
+  }
 }
 
 async function scenario(tuning: CartReplicaTuning) {
@@ -75,4 +79,23 @@ test('readOnlyBusyThreshold 0: the read takes the read-only path even while a wr
   gate.release();
   assert.equal(valueOf(await write), 5n);
   assert.equal(client.stats().readOnlyOrdered, 0);
+});
+
+test('a busy contact still serves a read on the read-only path when ordering would refuse it (unknown client, stale freshness)', async (t) => {
+  const gate = new Gate();
+  gate.release(); // not held while the history grows
+  const cluster = await startTestCluster({ app: () => new Counter(), tuning: () => ({ freshnessHorizon: 2n }), wrapAdapter: (i, a) => (i === 1 ? gate.wrap(a) : a) });
+  t.after(() => cluster.close());
+  const writer = await cluster.client({ contact: 0 });
+  for (let i = 0; i < 5; i++) await writer.invoke(add(1n)); // sequences move past the horizon
+  gate.close(); // hold the next write: the contact is busy
+  const write = writer.invoke(add(1n));
+  await waitFor(() => gate.held.length === 1, 10_000, 'write held in flight at the contact');
+  const reader = await cluster.client({ contact: 0 }); // never ordered anything: fresh = 0, unknown to the table
+  assert.equal(valueOf(await reader.invokeReadOnly(get)), 5n);
+  const s = reader.stats();
+  assert.equal(s.readOnlyOrdered, 0, 'not ordered (it would be refused as stale)');
+  assert.equal(s.freshnessRetries + s.readOnlyFallbacks, 0, 'no extra round trip');
+  gate.release();
+  assert.equal(valueOf(await write), 6n);
 });
