@@ -338,8 +338,10 @@ export class SimCartReplica {
       }
     }
     const clientHex = toHex(clientId);
-    // a busy contact (ordered requests in flight) orders reads with the writes (server.ts orderReadOnly)
-    if (req.readOnly && !(this.readOnly && this.inflightKeys.size + this.backlog.length >= 1)) {
+    // a busy contact (ordered requests in flight) orders reads with the writes (server.ts
+    // orderReadOnly), unless ordering would refuse the client for a stale freshness sequence
+    const busy = this.readOnly !== undefined && this.inflightKeys.size + this.backlog.length >= 1;
+    if (req.readOnly && !(busy && (this.proxy.knowsClient(clientHex) || !this.freshnessRefused(req.fresh ?? 0n)))) {
       this.onReadOnly(node, req, clientId, clientHex);
       return;
     }
@@ -351,8 +353,7 @@ export class SimCartReplica {
     }
     // freshness pre-check for clients this replica does not hold (mirrors server.ts)
     const fresh = req.fresh ?? 0n;
-    const last = this.proxy.lastSequence;
-    if (!cached && !this.proxy.knowsClient(clientHex) && (fresh + this.proxy.freshnessHorizon < last || fresh > last + 10_000n)) {
+    if (!cached && !this.proxy.knowsClient(clientHex) && this.freshnessRefused(fresh)) {
       this.sendError(node, req.requestId, ErrorCode.STALE_FRESHNESS, 'freshness sequence outside the horizon');
       return;
     }
@@ -379,6 +380,12 @@ export class SimCartReplica {
     this.inflightKeys.add(ik);
     this.backlog.push({ key: ik, frame: encodeClientFrame(req) });
     this.pump();
+  }
+
+  /** Mirrors `server.ts` freshnessRefused (slack 10 000). */
+  private freshnessRefused(fresh: bigint): boolean {
+    const last = this.proxy.lastSequence;
+    return fresh + this.proxy.freshnessHorizon < last || fresh > last + 10_000n;
   }
 
   /** Read-only path (mirrors `server.ts` handleReadOnly): unordered, 'readonly' key set, t = 2f+1. */
