@@ -128,6 +128,7 @@ export class PbftAdapter implements ConsensusAdapter {
       clock: systemClock,
       toHome: (bytes) => this.node.submitLocal(bytes),
       toPeers: (bytes) => this.peers.broadcast(bytes),
+      homeIsPrimary: () => this.node.isActivePrimary(),
     });
     this.node.attachLocalClient(clientId, (bytes) => client.onReply(bytes));
     this.client = client;

@@ -41,6 +41,12 @@ export interface LocalPbftClientOptions {
   readonly toHome: (bytes: Uint8Array) => void;
   /** Send an encoded REQUEST to every other replica over the authenticated replica mesh. */
   readonly toPeers: (bytes: Uint8Array) => void;
+  /**
+   * Whether the home replica is the active primary right now: then the first transmission goes
+   * to it only (its PRE-PREPARE carries the request to the others, who accept it on the
+   * primary's signature); retransmissions always go to every replica. Default: never.
+   */
+  readonly homeIsPrimary?: () => boolean;
 }
 
 /** Counters of a {@link LocalPbftClient} (same shape as the TCP client's). */
@@ -149,12 +155,12 @@ export class LocalPbftClient {
     this.outstanding.set(requestId, w);
     this.counters.invoked++;
     this.arm(requestId, w);
-    this.send(bytes);
+    this.send(bytes, this.o.homeIsPrimary?.() ?? false);
   }
 
   /** Peers first: if the home replica is the primary, the REQUEST precedes its PRE-PREPARE on every link. */
-  private send(bytes: Uint8Array): void {
-    this.o.toPeers(bytes);
+  private send(bytes: Uint8Array, homeOnly = false): void {
+    if (!homeOnly) this.o.toPeers(bytes);
     this.o.toHome(bytes);
   }
 

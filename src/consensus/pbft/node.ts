@@ -24,6 +24,8 @@ export interface ReplicaCore {
   handle(input: ReplicaInput): readonly ReplicaOutput[];
   /** Current counters, if the core exposes them. */
   metrics?(): PbftMetrics;
+  /** Whether this replica is the primary of its current view and not in a view change. */
+  isActivePrimary?(): boolean;
 }
 
 /** Injected clock: wall time for logs and timers. */
@@ -150,6 +152,11 @@ export class PbftNode {
    */
   submitLocal(bytes: Uint8Array): void {
     queueMicrotask(() => this.input({ kind: 'request', bytes, local: true }));
+  }
+
+  /** Whether this replica is the active primary (false if the core does not tell). */
+  isActivePrimary(): boolean {
+    return this.core.isActivePrimary?.() ?? false;
   }
 
   /** Core counters (if the core exposes them). */

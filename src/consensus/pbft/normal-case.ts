@@ -32,6 +32,10 @@ export abstract class NormalCase extends ReplicaBase {
   protected get active(): boolean {
     return !this.inViewChange;
   }
+  /** Primary of the current view and not in a view change (a co-located client's requests need no broadcast). */
+  isActivePrimary(): boolean {
+    return this.isPrimary && this.active;
+  }
 
   /** Hook: suspect the primary and move to `view`. */
   protected abstract startViewChange(view: bigint): void;
@@ -208,6 +212,10 @@ export abstract class NormalCase extends ReplicaBase {
     if (!bytesEqual(batchDigest(m.batch), m.digest)) return this.drop('bad-digest', `pre-prepare seq ${m.seq}`), false;
     for (const q of m.batch) {
       if (q.payload.length > this.config.maxRequestBytes) return this.drop('too-large', `request in seq ${m.seq}`), false;
+      // A request of the primary's own co-located (home) client is vouched for by the primary's
+      // signature on this PRE-PREPARE: that replica may submit any request of that client anyway.
+      // (Re-proposed by another primary after a view change, it is checked like any request.)
+      if (this.auth.clientHome?.(q.clientId) === m.replica) continue;
       // A byte-identical request we verified on receipt need not be verified again.
       const known = this.pending.get(requestKey(q.clientId, q.requestId));
       if (known && bytesEqual(known.sig, q.sig) && bytesEqual(known.payload, q.payload)) continue;
