@@ -73,8 +73,16 @@ export interface CartClientOptions {
    * (timeout, closed connection, error notice, bad reply) within `contactHintHoldoffMs`.
    */
   readonly followContactHints?: boolean;
-  /** See `followContactHints` (ms, default 10 × `timeoutMs`). */
+  /**
+   * See `followContactHints` (ms, default 10 × `timeoutMs`). Doubles with each consecutive
+   * failure of the same replica (up to 32×), so a leader replica that keeps failing — e.g. one
+   * that drops client requests — draws the client back ever more rarely; a verified reply from it
+   * resets it. Hints are followed at most once per `timeoutMs` (replicas that disagree about the
+   * leader during a view change cannot make the client bounce on every reply).
+   */
   readonly contactHintHoldoffMs?: number;
+  /** Millisecond clock for hint hold-offs (default `Date.now`; injected by tests). */
+  readonly now?: () => number;
   readonly limits?: WireLimits;
 }
 
@@ -187,8 +195,12 @@ export class CartClient {
   /** Highest batch sequence of a verified ordered reply: the freshness sequence of new requests. */
   private freshness = 0n;
   private contact: number;
-  /** When each replica last failed this client (ms since epoch; contact hints avoid them). */
+  /** When each replica last failed this client (ms, `now()`; contact hints avoid them), and how many times in a row. */
   private readonly failedAt: number[];
+  private readonly failures: number[];
+  /** When the client last moved on a hint. */
+  private lastHintAt = Number.NEGATIVE_INFINITY;
+  private readonly now: () => number;
   private readonly followHints: boolean;
   private readonly hintHoldoffMs: number;
   private readonly readOnlyPath: boolean;
@@ -234,6 +246,8 @@ export class CartClient {
     this.nextId = options.firstRequestId ?? 1n;
     this.contact = (options.contact ?? 0) % this.n;
     this.failedAt = new Array<number>(this.n).fill(-Infinity);
+    this.failures = new Array<number>(this.n).fill(0);
+    this.now = options.now ?? Date.now;
     this.followHints = options.followContactHints ?? true;
     this.hintHoldoffMs = options.contactHintHoldoffMs ?? 10 * this.timeoutMs;
     this.conns = new Array<TransportConnection | undefined>(this.n).fill(undefined);
@@ -374,7 +388,8 @@ export class CartClient {
   private failover(p: Pending, failed: number, cause: FailoverCause): void {
     if (this.pending.get(p.requestId) !== p || p.target !== failed) return;
     p.causes.set(cause, (p.causes.get(cause) ?? 0) + 1);
-    this.failedAt[failed] = Date.now();
+    this.failedAt[failed] = this.now();
+    this.failures[failed]!++;
     const timedOut = cause === 'timeout';
     if (p.readOnly) {
       // an unresponsive contact is left behind for the ordered retry too
@@ -509,6 +524,7 @@ export class CartClient {
       this.failover(p, from, 'bad-reply');
       return;
     }
+    this.failures[from] = 0;
     this.followHint(from, reply.preferredContact);
     if (p.readOnly && keySet === ORDERED_KEY_SET) this.counters.readOnlyOrdered++;
     this.finish(p);
@@ -517,16 +533,22 @@ export class CartClient {
 
   /**
    * A verified reply from `from` names `hint` (1..n) as the preferred contact: move new requests
-   * there if `from` is the current contact and `hint` has not failed us recently. Unsigned, so
-   * a Byzantine contact can only send us to another replica, which we leave on its first failure
-   * and do not return to for `contactHintHoldoffMs`.
+   * there if `from` is the current contact, no hint was followed within `timeoutMs`, and `hint`
+   * has not failed us within its hold-off (`contactHintHoldoffMs`, doubled per consecutive
+   * failure up to 32×). Unsigned, so a Byzantine contact can only send us to another replica,
+   * which we leave on its first failure and return to ever more rarely.
    */
   private followHint(from: number, hint: number | undefined): void {
     if (!this.followHints || hint === undefined || !Number.isInteger(hint) || hint < 1 || hint > this.n) return;
     const to = hint - 1;
     if (to === this.contact || from !== this.contact) return;
-    if (Date.now() - this.failedAt[to]! < this.hintHoldoffMs) return;
+    const now = this.now();
+    if (now - this.lastHintAt < this.timeoutMs) return;
+    const failures = this.failures[to]!;
+    const holdoff = failures === 0 ? 0 : this.hintHoldoffMs * 2 ** Math.min(failures - 1, 5);
+    if (now - this.failedAt[to]! < holdoff) return;
     this.contact = to;
+    this.lastHintAt = now;
     this.counters.contactHintsFollowed++;
   }
 }

@@ -152,12 +152,28 @@ export class CartApplicationProxy implements ApplicationProxy {
       // application executes as read-only may run so: a client re-issues a failed read-only
       // invocation as a new ordered request, and a write flagged read-only must not run twice.
       const readOnlyResult = req.readOnly ? this.application.executeReadOnly(req.operation) : undefined;
+      const clientHex = toHex(clientId);
       if (req.readOnly && readOnlyResult === undefined) {
-        this.options.onRejected?.('read-only');
+        this.options.onRejected?.('read-only', { clientHex, requestId: req.requestId, sequence: batch.sequence });
         results.push(EMPTY);
         continue;
       }
-      const clientHex = toHex(clientId);
+      if (readOnlyResult !== undefined) {
+        // a read changes nothing: no deduplication entry, admission or freshness check (the client
+        // never retransmits a read-only id, and replaying a read is harmless)
+        const operationDigest = digest(req.operation);
+        results.push(readOnlyResult);
+        replies.push({
+          clientId,
+          clientHex,
+          requestId: req.requestId,
+          operationDigest,
+          result: readOnlyResult,
+          digest: replyDigest({ keySet: ORDERED_KEY_SET, clientId, requestId: req.requestId, operationDigest, result: readOnlyResult }),
+          duplicate: false,
+        });
+        continue;
+      }
       const rejection: OrderedRejection = { clientHex, requestId: req.requestId, sequence: batch.sequence };
       const verdict = this.dedup.check(clientHex, req.requestId);
       if (verdict.kind === 'stale') {

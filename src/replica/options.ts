@@ -77,6 +77,11 @@ export interface CartReplicaTuning {
    */
   readonly readOnlyBusyThreshold?: number;
   /**
+   * ...but only while ordering makes progress: a batch executed at this replica within this many
+   * ms (default 250). A stalled protocol (view change) sends reads back to the read-only path.
+   */
+  readonly readOnlyBusyProgressMs?: number;
+  /**
    * Contact hints (default true): once the adapter reports a leader (`AdapterEvent` 'leader'),
    * every reply names the leader's replica as `preferredContact`, and clients move their new
    * requests there — no relay hop to the leader, and the other replicas only sign shares.

@@ -98,6 +98,8 @@ class Replica implements CartReplica {
   private metricsServer: Server | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private closed = false;
+  /** When this replica last executed an ordered batch (ms, `now()`): ordering makes progress. */
+  private lastExecutedAt = Number.NEGATIVE_INFINITY;
   /** Index (1..n) of the replica replies name as `preferredContact` (the leader's), 0 = none. */
   private preferredContact = 0;
   private readonly onPeer = (from: number, bytes: Uint8Array): void => this.handlePeer(from, bytes);
@@ -279,8 +281,7 @@ class Replica implements CartReplica {
     }
     const clientHex = toHex(clientId);
     if (req.readOnly) {
-      // (a client the replicas do not hold with a stale `fresh` would only be refused in order)
-      if (!this.orderReadOnly() || (!this.proxy.knowsClient(clientHex) && this.freshnessRefused(req))) {
+      if (!this.orderReadOnly()) {
         this.handleReadOnly(conn, req, clientId, clientHex);
         return;
       }
@@ -294,7 +295,8 @@ class Replica implements CartReplica {
       this.sendError(conn, req.requestId, ErrorCode.STALE_REQUEST, 'request id below the deduplication window');
       return;
     }
-    if (!cached && !this.proxy.knowsClient(clientHex) && this.freshnessRefused(req)) {
+    // (an ordered read touches no deduplication state: no freshness gate)
+    if (!cached && !req.readOnly && !this.proxy.knowsClient(clientHex) && this.freshnessRefused(req)) {
       // a client this replica does not remember is executed only with a fresh `fresh`; answer
       // one that is certainly stale (every later execution sequence is >= lastSequence), or far
       // ahead of this replica, with our sequence as a hint instead of ordering it
@@ -339,10 +341,16 @@ class Replica implements CartReplica {
     return fresh + this.proxy.freshnessHorizon < last || fresh > last + (this.t.freshnessSlack ?? 10_000n);
   }
 
-  /** Order this read-only request instead of a read-only batch: ordered requests are in flight (see `readOnlyBusyThreshold`). */
+  /**
+   * Order this read-only request instead of a read-only batch: at least `readOnlyBusyThreshold`
+   * ordered requests are in flight and ordering is making progress (a batch executed here within
+   * `readOnlyBusyProgressMs`; during a view change reads take the read-only path, which 2f+1
+   * live replicas answer at once).
+   */
   private orderReadOnly(): boolean {
     const threshold = this.t.readOnlyBusyThreshold ?? 1;
-    return this.readOnly !== undefined && threshold > 0 && this.inflight.size >= threshold;
+    if (this.readOnly === undefined || threshold <= 0 || this.inflight.size < threshold) return false;
+    return this.now() - this.lastExecutedAt < (this.t.readOnlyBusyProgressMs ?? 250);
   }
 
   private handleReadOnly(conn: ServerConnection, req: CartRequest, clientId: Uint8Array, clientHex: string): void {
@@ -414,7 +422,7 @@ class Replica implements CartReplica {
    */
   private onOrderedRejection(reason: OrderedRejectReason, request: OrderedRejection): void {
     const code =
-      reason === 'stale-freshness' ? ErrorCode.STALE_FRESHNESS : reason === 'busy' ? ErrorCode.BUSY : reason === 'result-unavailable' ? ErrorCode.RESULT_UNAVAILABLE : reason === 'stale' ? ErrorCode.STALE_REQUEST : undefined;
+      reason === 'stale-freshness' ? ErrorCode.STALE_FRESHNESS : reason === 'busy' ? ErrorCode.BUSY : reason === 'result-unavailable' ? ErrorCode.RESULT_UNAVAILABLE : reason === 'stale' ? ErrorCode.STALE_REQUEST : reason === 'read-only' ? ErrorCode.READ_ONLY_FAILED : undefined;
     if (code === undefined || this.closed) return;
     const key = `${request.clientHex}:${request.requestId}`;
     if (!this.waiters.has(key)) return;
@@ -423,6 +431,7 @@ class Replica implements CartReplica {
 
   private onExecuted(batch: ExecutedBatch): void {
     this.metrics.batchesExecuted.inc();
+    this.lastExecutedAt = this.now();
     // runs inside the adapter's executeBatch call: must never throw into the protocol
     try {
       for (const unit of this.exchange.onExecuted(batch)) {

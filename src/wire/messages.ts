@@ -4,7 +4,7 @@
  */
 
 /** The protocol version this implementation speaks (frames' field 1). */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Size limits enforced by the decoders, in bytes unless stated. */
 export interface WireLimits {

@@ -50,7 +50,7 @@ export interface ClusterOptions {
    * Every adapter reports this protocol leader (0-based, as adapters number replicas) once
    * started, as PBFT's does — the in-memory sequencer has no leader of its own.
    */
-  readonly leader?: number;
+  readonly leader?: number | ((index: number) => number);
   /** Wrap replica i's (1-based) adapter, e.g. to hold its submissions. */
   readonly wrapAdapter?: (index: number, adapter: ConsensusAdapter) => ConsensusAdapter;
 }
@@ -95,7 +95,8 @@ export async function startTestCluster(opts: ClusterOptions): Promise<TestCluste
   const adapterOf = (i: number): ConsensusAdapter => {
     let a: ConsensusAdapter = opts.adapter ? opts.adapter(i) : sequencer.adapter(i - 1);
     if (opts.wrapAdapter) a = opts.wrapAdapter(i, a);
-    return opts.leader === undefined ? a : reportingLeader(a, opts.leader);
+    const leader = typeof opts.leader === 'function' ? opts.leader(i) : opts.leader;
+    return leader === undefined ? a : reportingLeader(a, leader);
   };
   const startReplica = (i: number, app: Application): Promise<CartReplica> =>
     startCartReplica({

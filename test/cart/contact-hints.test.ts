@@ -55,3 +55,36 @@ test('hints off: a client with followContactHints false stays; replicas with con
   assert.deepEqual(await sequential(() => client.invoke(add(1n)), 3), [1n, 2n, 3n]);
   assert.equal(client.stats().contactHintsFollowed, 0);
 });
+
+test('replicas that disagree about the leader (a view change in progress) cannot make the client bounce: at most one move per timeoutMs', async (t) => {
+  // replica 1 names replica 3 the leader, replica 3 names replica 1
+  const cluster = await startTestCluster({ app: () => new Counter(), leader: (i) => (i === 1 ? 2 : 0) });
+  t.after(() => cluster.close());
+  const clock = { ms: 0 };
+  const client = await cluster.client({ contact: 0, timeoutMs: 1000, now: () => clock.ms });
+  assert.deepEqual(await sequential(() => client.invoke(add(1n)), 10), [1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n, 9n, 10n]);
+  assert.equal(client.stats().contactHintsFollowed, 1, 'one move, then no hint within timeoutMs');
+  clock.ms += 1000;
+  await client.invoke(add(1n));
+  assert.equal(client.stats().contactHintsFollowed, 2, 'one more after timeoutMs');
+});
+
+test('a hinted replica that keeps failing is held off twice as long after each failure', async (t) => {
+  const cluster = await startTestCluster({ app: () => new Counter(), leader: 3 });
+  t.after(() => cluster.close());
+  await cluster.kill(4); // e.g. a leader whose client endpoint is unreachable
+  const clock = { ms: 0 };
+  const client = await cluster.client({ contact: 0, timeoutMs: 1000, contactHintHoldoffMs: 1000, now: () => clock.ms });
+  const step = async (advanceMs: number) => {
+    clock.ms += advanceMs;
+    await client.invoke(add(1n));
+    await client.invoke(add(1n)); // goes wherever the first one's hint sent it
+    return [client.stats().contactHintsFollowed, client.stats().failovers];
+  };
+  assert.deepEqual(await step(0), [1, 1], 'followed, failed once');
+  assert.deepEqual(await step(999), [1, 1], 'held off for 1000 ms');
+  assert.deepEqual(await step(1), [2, 2], 'followed again after 1000 ms, failed twice');
+  assert.deepEqual(await step(1999), [2, 2], 'now held off for 2000 ms');
+  assert.deepEqual(await step(1), [3, 3]);
+  assert.equal(client.stats().failed, 0);
+});

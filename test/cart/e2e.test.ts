@@ -117,7 +117,7 @@ test('malformed, oversized, unknown-version and badly signed frames get typed er
   const conn = new RawConnection(cluster.replicas[0]!.address);
   t.after(() => conn.close());
   conn.send(Uint8Array.of(0xff, 0xff, 0xff, 0x01, 0x02));
-  conn.send(signedFrame(id, 1n, add(1n), 2));
+  conn.send(signedFrame(id, 1n, add(1n), 1)); // version 1: before acknowledgements were signed
   conn.send(signedFrame(id, 2n, new Uint8Array(100 * 1024)));
   const bad = signedFrame(id, 3n, add(1n));
   bad[bad.length - 1]! ^= 1; // flip a signature bit
@@ -125,7 +125,7 @@ test('malformed, oversized, unknown-version and badly signed frames get typed er
   const msgs = await conn.next(4);
   const codes = msgs.map((m) => (m.type === 'error' ? m.error.code : -1));
   assert.deepEqual(codes, [ErrorCode.MALFORMED, ErrorCode.UNSUPPORTED_VERSION, ErrorCode.TOO_LARGE, ErrorCode.BAD_SIGNATURE]);
-  assert.equal((msgs[1] as { error: { supportedVersion: number } }).error.supportedVersion, 1);
+  assert.equal((msgs[1] as { error: { supportedVersion: number } }).error.supportedVersion, 2);
   const m = cluster.replicas[0]!.metrics;
   assert.equal(await m.value('cart_client_frames_rejected_total'), 3);
   // a frame above the transport limit closes that connection only

@@ -18,7 +18,7 @@ test('replica-facing input: malformed, unknown-version, forged and flooding shar
   assert.equal(val(await client.invoke(add(1n))), 1n);
   const victim = cluster.replicas[0]!;
   const root = new Uint8Array(32).fill(1);
-  mallory.broadcast(Uint8Array.of(0x08, 0x01, 0xff, 0xff)); // malformed
+  mallory.broadcast(Uint8Array.of(0x08, 0x02, 0xff, 0xff)); // malformed
   mallory.broadcast(encodePeerFrame({ type: 'share-request', keySet: 'ordered', sequence: 1n }, PROTOCOL_VERSION + 1)); // unknown version
   mallory.broadcast(encodePeerFrame({ type: 'share', share: { keySet: 'ordered', sequence: 1n, root, leafCount: 1, signer: 1, signature: new Uint8Array(48).fill(2) } })); // forged index
   mallory.broadcast(encodePeerFrame({ type: 'share', share: { keySet: 'nope', sequence: 1n, root, leafCount: 1, signer: 4, signature: new Uint8Array(48).fill(2) } }));

@@ -139,21 +139,27 @@ test('node:crypto and pure-JS client identities derive the same key and signatur
   assert.equal(h.app.current, 2n);
 });
 
-test('an ordered request marked read-only runs only as a read: a write flagged read-only is refused (no double execution of a fallback), a read is answered in order', async () => {
+test('an ordered request marked read-only runs only as a read: a write flagged read-only is refused (no double execution of a fallback), a read is answered in order and leaves no deduplication state', async () => {
   const { signRequest } = await import('../../src/client/identity.ts');
   const { encodeClientFrame } = await import('../../src/wire/codec.ts');
-  const h = harness();
+  const rejections: { reason: OrderedRejectReason; requestId: bigint | undefined }[] = [];
+  const app = new Counter();
+  const executed: ExecutedBatch[] = [];
+  const proxy = new CartApplicationProxy(app, { window: 4, maxClients: 100, onExecuted: (b) => executed.push(b), onRejected: (reason, r) => rejections.push({ reason, requestId: r?.requestId }) });
   const id = createClientIdentity();
-  const readOnlyFrame = (requestId: bigint, op: Uint8Array) =>
-    encodeClientFrame({ clientPublicKey: id.publicKey, requestId, operation: op, readOnly: true, signature: signRequest(id, requestId, true, op) });
+  const reader = createClientIdentity();
+  const readOnlyFrame = (who: typeof id, requestId: bigint, op: Uint8Array) =>
+    encodeClientFrame({ clientPublicKey: who.publicKey, requestId, operation: op, readOnly: true, signature: signRequest(who, requestId, true, op) });
   const op = add(1n);
   const get = encodeCounterOperation({ type: 'get' });
-  const results = h.proxy.executeBatch({ sequence: 1n, requests: [readOnlyFrame(1n, op), signedFrame(id, 2n, op), readOnlyFrame(3n, get)] });
-  assert.deepEqual(h.rejected, ['read-only']);
-  assert.equal(h.app.current, 1n, 'only the ordered re-issue executed');
+  const results = proxy.executeBatch({ sequence: 1n, requests: [readOnlyFrame(id, 1n, op), signedFrame(id, 2n, op), readOnlyFrame(reader, 1n, get)] });
+  // the refusal names the request, so the contact can tell its client (READ_ONLY_FAILED) at once
+  assert.deepEqual(rejections, [{ reason: 'read-only', requestId: 1n }]);
+  assert.equal(app.current, 1n, 'only the ordered re-issue executed');
   assert.equal(val(results[2]!), 1n, 'the read sees the write ordered before it');
-  assert.deepEqual(h.executed[0]!.replies.map((r) => r.requestId), [2n, 3n], 'the read has a leaf (a signed ordered reply)');
-  // a retransmission of the read is answered from the deduplication table, not re-read
-  h.proxy.executeBatch({ sequence: 2n, requests: [signedFrame(id, 4n, op)] });
-  assert.equal(val(h.proxy.executeBatch({ sequence: 3n, requests: [readOnlyFrame(3n, get)] })[0]!), 1n);
+  assert.deepEqual(executed[0]!.replies.map((r) => r.requestId), [2n, 1n], 'the read has a leaf (a signed ordered reply)');
+  // a read takes no deduplication slot: the reader is unknown to the table, and a replay simply reads again
+  assert.equal(proxy.knowsClient(toHex(reader.clientId)), false);
+  proxy.executeBatch({ sequence: 2n, requests: [signedFrame(id, 3n, op)] });
+  assert.equal(val(proxy.executeBatch({ sequence: 3n, requests: [readOnlyFrame(reader, 1n, get)] })[0]!), 2n);
 });

@@ -1,7 +1,8 @@
 /**
- * A busy contact orders read-only requests with the writes (`readOnlyBusyThreshold`, default 1):
- * the client accepts the 'ordered' reply for its read-only invocation; an idle contact, or one
- * with the threshold at 0, serves the read-only path.
+ * A busy contact orders read-only requests with the writes (`readOnlyBusyThreshold`, default 1,
+ * while ordering makes progress: `readOnlyBusyProgressMs`): the client accepts the 'ordered' reply
+ * for its read-only invocation; an idle contact, a stalled protocol, or the threshold at 0 use the
+ * read-only path. Replica clocks are injected, so "progress" is decided without sleeping.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,13 +14,12 @@ import { startTestCluster, waitFor } from './cluster.ts';
 const add = (amount: bigint) => encodeCounterOperation({ type: 'add', amount });
 const get = encodeCounterOperation({ type: 'get' });
 const valueOf = (bytes: Uint8Array): bigint => (decodeCounterResult(bytes) as { value: bigint }).value;
-
 const total = async (c: { get(): Promise<{ values: { value: number }[] }> }): Promise<number> => (await c.get()).values.reduce((a, v) => a + v.value, 0);
 
-/** Holds replica 1's submissions until `release()`: its ordered requests stay in flight. */
+/** Holds replica 1's submissions while closed: its ordered requests stay in flight. */
 class Gate {
   readonly held: (() => void)[] = [];
-  private open = false;
+  private open = true;
   wrap(a: ConsensusAdapter): ConsensusAdapter {
     return {
       protocol: a.protocol,
@@ -29,73 +29,88 @@ class Gate {
       stop: () => a.stop(),
     };
   }
+  close(): void {
+    this.open = false;
+  }
   release(): void {
     this.open = true;
     for (const go of this.held.splice(0)) go();
   }
-  /** Hold submissions again. */
-  close(): void {
-    this.open = false;
-  }
 }
 
+/**
+ * Replica 1 (the contact) with a gate and a manual clock; one write executed (ordering has
+ * progressed "now"), then a second write held in flight.
+ */
 async function scenario(tuning: CartReplicaTuning) {
   const gate = new Gate();
-  const cluster = await startTestCluster({ app: () => new Counter(), tuning: () => tuning, wrapAdapter: (i, a) => (i === 1 ? gate.wrap(a) : a) });
+  const clock = { ms: 1_000_000 };
+  const cluster = await startTestCluster({ app: () => new Counter(), tuning: () => ({ ...tuning, now: () => clock.ms }), wrapAdapter: (i, a) => (i === 1 ? gate.wrap(a) : a) });
   const client = await cluster.client({ contact: 0 });
+  assert.equal(valueOf(await client.invoke(add(1n))), 1n);
+  gate.close();
   const write = client.invoke(add(5n));
   await waitFor(() => gate.held.length === 1, 10_000, 'write held in flight at the contact');
-  const read = client.invokeReadOnly(get);
-  return { cluster, client, gate, write, read };
+  return { cluster, client, gate, clock, write };
 }
 
-test('a read arriving while the contact has a write in flight is ordered after it; the client accepts the ordered reply', async (t) => {
-  const { cluster, client, gate, write, read } = await scenario({});
+test('a read arriving while the contact has a write in flight is ordered after it; the client accepts the ordered reply; a read leaves no deduplication state', async (t) => {
+  const { cluster, client, gate, write } = await scenario({});
   t.after(() => cluster.close());
+  const reader = await cluster.client({ contact: 0 });
+  const read = reader.invokeReadOnly(get);
   await waitFor(() => gate.held.length === 2, 10_000, 'read held behind the write (ordered, not read-only)');
   gate.release();
-  assert.equal(valueOf(await write), 5n);
-  assert.equal(valueOf(await read), 5n, 'the ordered read sees the write before it');
-  let s = client.stats();
-  assert.equal(s.readOnlyVerified, 1);
-  assert.equal(s.readOnlyOrdered, 1);
-  assert.equal(s.readOnlyFallbacks, 0);
+  assert.equal(valueOf(await write), 6n);
+  assert.equal(valueOf(await read), 6n, 'the ordered read sees the write before it');
+  let s = reader.stats();
+  assert.deepEqual([s.readOnlyVerified, s.readOnlyOrdered, s.readOnlyFallbacks, s.freshnessRetries], [1, 1, 0, 0]);
   const m = cluster.replicas[0]!.metrics;
   assert.equal(await total(m.readOnlyBatches), 0, 'no read-only batch coordinated');
   assert.equal(await total(m.readOnlyOrdered), 1);
+  const readerHex = Buffer.from(reader.clientId).toString('hex');
+  const last = cluster.replicas[0]!.proxy.lastSequence;
+  await waitFor(() => cluster.replicas.every((r) => r!.proxy.lastSequence >= last), 10_000, 'all replicas executed');
+  for (const r of cluster.replicas) assert.equal(r!.proxy.knowsClient(readerHex), false, 'an ordered read takes no table slot');
   // idle contact: the read-only path
-  assert.equal(valueOf(await client.invokeReadOnly(get)), 5n);
-  s = client.stats();
-  assert.equal(s.readOnlyVerified, 2);
-  assert.equal(s.readOnlyOrdered, 1);
+  assert.equal(valueOf(await reader.invokeReadOnly(get)), 6n);
+  s = reader.stats();
+  assert.deepEqual([s.readOnlyVerified, s.readOnlyOrdered], [2, 1]);
   assert.equal(await total(m.readOnlyBatches), 1);
 });
 
-test('readOnlyBusyThreshold 0: the read takes the read-only path even while a write is in flight', async (t) => {
-  const { cluster, client, gate, write, read } = await scenario({ readOnlyBusyThreshold: 0 });
+test('ordering stalled (no batch executed within readOnlyBusyProgressMs, e.g. a view change): the read takes the read-only path at once', async (t) => {
+  const { cluster, gate, clock, write } = await scenario({ readOnlyBusyProgressMs: 250 });
   t.after(() => cluster.close());
-  assert.equal(valueOf(await read), 0n, 'served unordered from the committed state (the write is not ordered yet)');
+  clock.ms += 1000; // nothing executed for a second while the write is stuck
+  const reader = await cluster.client({ contact: 0 });
+  assert.equal(valueOf(await reader.invokeReadOnly(get)), 1n, 'served unordered from the committed state');
+  assert.equal(reader.stats().readOnlyOrdered, 0);
   assert.equal(gate.held.length, 1);
   gate.release();
-  assert.equal(valueOf(await write), 5n);
-  assert.equal(client.stats().readOnlyOrdered, 0);
+  assert.equal(valueOf(await write), 6n);
 });
 
-test('a busy contact still serves a read on the read-only path when ordering would refuse it (unknown client, stale freshness)', async (t) => {
-  const gate = new Gate();
-  gate.release(); // not held while the history grows
-  const cluster = await startTestCluster({ app: () => new Counter(), tuning: () => ({ freshnessHorizon: 2n }), wrapAdapter: (i, a) => (i === 1 ? gate.wrap(a) : a) });
+test('readOnlyBusyThreshold 0: the read takes the read-only path even while a write is in flight', async (t) => {
+  const { cluster, gate, write } = await scenario({ readOnlyBusyThreshold: 0 });
   t.after(() => cluster.close());
-  const writer = await cluster.client({ contact: 0 });
-  for (let i = 0; i < 5; i++) await writer.invoke(add(1n)); // sequences move past the horizon
-  gate.close(); // hold the next write: the contact is busy
-  const write = writer.invoke(add(1n));
-  await waitFor(() => gate.held.length === 1, 10_000, 'write held in flight at the contact');
-  const reader = await cluster.client({ contact: 0 }); // never ordered anything: fresh = 0, unknown to the table
-  assert.equal(valueOf(await reader.invokeReadOnly(get)), 5n);
-  const s = reader.stats();
-  assert.equal(s.readOnlyOrdered, 0, 'not ordered (it would be refused as stale)');
-  assert.equal(s.freshnessRetries + s.readOnlyFallbacks, 0, 'no extra round trip');
+  const reader = await cluster.client({ contact: 0 });
+  assert.equal(valueOf(await reader.invokeReadOnly(get)), 1n);
+  assert.equal(reader.stats().readOnlyOrdered, 0);
   gate.release();
   assert.equal(valueOf(await write), 6n);
+});
+
+test('a write sent as read-only to a busy contact is refused at execution with READ_ONLY_FAILED (no client timeout) and re-issued ordered once', async (t) => {
+  const { cluster, gate, write } = await scenario({});
+  t.after(() => cluster.close());
+  const sneaky = await cluster.client({ contact: 0, timeoutMs: 60_000 });
+  const flagged = sneaky.invokeReadOnly(add(10n));
+  await waitFor(() => gate.held.length === 2, 10_000, 'flagged write ordered behind the write');
+  gate.release();
+  assert.equal(valueOf(await write), 6n);
+  assert.equal(valueOf(await flagged), 16n, 'executed exactly once, by the ordered re-issue');
+  const s = sneaky.stats();
+  assert.deepEqual([s.readOnlyFallbacks, s.timeouts, s.failed], [1, 0, 0]);
+  assert.equal((cluster.apps[0] as Counter).current, 16n);
 });

@@ -82,7 +82,8 @@ test('client, replica and peer frames round-trip', () => {
 });
 
 test('unknown versions, oversize frames and fields, and bad field shapes are typed errors', () => {
-  assert.throws(() => decodeClientFrame(encodeClientFrame(request, 2)), (e) => e instanceof UnsupportedVersionError && e.version === 2);
+  assert.throws(() => decodeClientFrame(encodeClientFrame(request, 3)), (e) => e instanceof UnsupportedVersionError && e.version === 3);
+  assert.throws(() => decodeClientFrame(encodeClientFrame(request, 1)), (e) => e instanceof UnsupportedVersionError && e.version === 1, 'version 1 (no signed ack) is refused');
   assert.throws(() => decodeClientFrame(encodeClientFrame(request, 0)), UnsupportedVersionError);
   assert.throws(() => decodeClientFrame(new Uint8Array(DEFAULT_WIRE_LIMITS.maxFrameBytes + 1)), TooLargeError);
   assert.throws(() => decodeClientFrame(encodeClientFrame({ ...request, operation: new Uint8Array(DEFAULT_WIRE_LIMITS.maxOperationBytes + 1) })), TooLargeError);
@@ -90,8 +91,8 @@ test('unknown versions, oversize frames and fields, and bad field shapes are typ
   assert.throws(() => decodeClientFrame(encodeClientFrame({ ...request, signature: bytes(63) })), InvalidFieldError);
   assert.throws(() => decodeClientFrame(encodeClientFrame({ ...request, requestId: 0n })), InvalidFieldError);
   assert.throws(() => encodeClientFrame({ ...request, requestId: 1n << 64n }), InvalidFieldError);
-  assert.throws(() => decodeClientFrame(Uint8Array.of(0x08, 0x01)), MalformedFrameError); // version only, no request
-  assert.throws(() => decodeClientFrame(Uint8Array.of(0x08, 0x01, 0x12, 0x50, 0x01)), MalformedFrameError); // truncated body
+  assert.throws(() => decodeClientFrame(Uint8Array.of(0x08, 0x02)), MalformedFrameError); // version only, no request
+  assert.throws(() => decodeClientFrame(Uint8Array.of(0x08, 0x02, 0x12, 0x50, 0x01)), MalformedFrameError); // truncated body
   assert.throws(() => decodeReplicaFrame(encodeReplicaFrame({ type: 'reply', reply: { ...reply, leafIndex: 3 } })), InvalidFieldError);
   assert.throws(() => decodeReplicaFrame(encodeReplicaFrame({ type: 'reply', reply: { ...reply, proof: Array.from({ length: 33 }, () => bytes(32)) } })), TooLargeError);
   assert.throws(() => decodeReplicaFrame(encodeReplicaFrame({ type: 'reply', reply: { ...reply, keySet: 'x'.repeat(65) } })), TooLargeError);

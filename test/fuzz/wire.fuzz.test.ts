@@ -26,8 +26,8 @@ const shareFrame = encodePeerFrame({ type: 'share', share: { keySet: 'ordered', 
 const shareRequestFrame = encodePeerFrame({ type: 'share-request', keySet: 'ordered', sequence: 9n });
 const readOnlyRequestFrame = encodePeerFrame({ type: 'read-only-batch', batch: { batchId: 3n, requests: [clientFrame, clientFrame] } });
 const readOnlyShareFrame = encodePeerFrame({ type: 'read-only-batch-share', share: { batchId: 3n, leaves: [b(32, 4), b(32, 6)], results: [b(10, 5)], signer: 2, signature: b(48, 9) } });
-/** version = 1 followed by an unknown field 15 (length-delimited): an unknown message type. */
-const unknownType = Uint8Array.from([0x08, 0x01, 0x7a, 0x03, 0x01, 0x02, 0x03]);
+/** version = 2 followed by an unknown field 15 (length-delimited): an unknown message type. */
+const unknownType = Uint8Array.from([0x08, 0x02, 0x7a, 0x03, 0x01, 0x02, 0x03]);
 const corpus = [clientFrame, replyFrame, errorFrame, shareFrame, shareRequestFrame, readOnlyRequestFrame, readOnlyShareFrame, unknownType];
 const isWire = (e: unknown): boolean => e instanceof WireError;
 
@@ -84,7 +84,7 @@ test('fuzz: peer frames decode to a valid share/share-request or a WireError', (
 
 test('wire: invalid UTF-8 in a string field decodes to a well-formed string that round-trips (fast-check counterexample)', () => {
   // ShareRequest whose key_set bytes start with 0xED: protobufjs decoded a lone surrogate
-  const m = decodePeerFrame(Uint8Array.from([8, 1, 26, 11, 10, 7, 237, 114, 100, 101, 114, 101, 100, 16, 9]));
+  const m = decodePeerFrame(Uint8Array.from([8, 2, 26, 11, 10, 7, 237, 114, 100, 101, 114, 101, 100, 16, 9]));
   assert.equal(m.type, 'share-request');
   assert.deepEqual(norm(decodePeerFrame(encodePeerFrame(m))), norm(m));
 });
@@ -92,11 +92,11 @@ test('wire: invalid UTF-8 in a string field decodes to a well-formed string that
 test('wire: unknown message types, unknown versions and oversize frames are typed errors', () => {
   for (const dec of [decodeClientFrame, decodeReplicaFrame, decodePeerFrame]) {
     assert.throws(() => dec(unknownType), MalformedFrameError);
-    assert.throws(() => dec(encodeClientFrame({ clientPublicKey: b(32, 1), requestId: 1n, operation: b(1, 1), readOnly: false, signature: b(64, 1) }, 2)), UnsupportedVersionError);
+    assert.throws(() => dec(encodeClientFrame({ clientPublicKey: b(32, 1), requestId: 1n, operation: b(1, 1), readOnly: false, signature: b(64, 1) }, 3)), UnsupportedVersionError);
     assert.throws(() => dec(new Uint8Array(DEFAULT_WIRE_LIMITS.maxFrameBytes + 1)), TooLargeError);
   }
   // A bytes field claiming 2^31 bytes inside a small frame.
-  const hostile = Uint8Array.from([0x08, 0x01, 0x12, 0x80, 0x80, 0x80, 0x80, 0x08, 0x00]);
+  const hostile = Uint8Array.from([0x08, 0x02, 0x12, 0x80, 0x80, 0x80, 0x80, 0x08, 0x00]);
   assert.throws(() => decodeClientFrame(hostile), WireError);
   // Cross-channel: a client frame is not a reply, a reply is not a share.
   assert.throws(() => decodePeerFrame(clientFrame), WireError);

@@ -100,6 +100,8 @@ export class SimCartReplica {
   private readonly inflightKeys = new Set<string>();
   /** CART index (1..n) replies name as preferred contact: the PBFT primary's (docs/protocol.md §4.6). */
   private preferredContact = 1;
+  /** Virtual time of the last executed batch (busy reads need ordering to progress). */
+  private lastExecutedAt = Number.NEGATIVE_INFINITY;
   private readonly backlog: Array<{ key: string; frame: Uint8Array }> = [];
   /** Last reply frame sent per client node (for `replay-old-reply`). */
   private readonly lastReply = new Map<number, CartReply>();
@@ -117,7 +119,7 @@ export class SimCartReplica {
       onExecuted: (b) => this.onExecuted(b),
       // mirrors server.ts onOrderedRejection: tell waiting clients, batch sequence as hint
       onRejected: (reason, r) => {
-        const code = { 'stale-freshness': ErrorCode.STALE_FRESHNESS, busy: ErrorCode.BUSY, 'result-unavailable': ErrorCode.RESULT_UNAVAILABLE, stale: ErrorCode.STALE_REQUEST }[reason as string];
+        const code = { 'stale-freshness': ErrorCode.STALE_FRESHNESS, busy: ErrorCode.BUSY, 'result-unavailable': ErrorCode.RESULT_UNAVAILABLE, stale: ErrorCode.STALE_REQUEST, 'read-only': ErrorCode.READ_ONLY_FAILED }[reason as string];
         const ws = r && code !== undefined ? this.waiters.get(`${r.clientHex}:${r.requestId}`) : undefined;
         if (!r || code === undefined || !ws) return;
         this.waiters.delete(`${r.clientHex}:${r.requestId}`);
@@ -338,10 +340,10 @@ export class SimCartReplica {
       }
     }
     const clientHex = toHex(clientId);
-    // a busy contact (ordered requests in flight) orders reads with the writes (server.ts
-    // orderReadOnly), unless ordering would refuse the client for a stale freshness sequence
-    const busy = this.readOnly !== undefined && this.inflightKeys.size + this.backlog.length >= 1;
-    if (req.readOnly && !(busy && (this.proxy.knowsClient(clientHex) || !this.freshnessRefused(req.fresh ?? 0n)))) {
+    // a busy contact (ordered requests in flight, ordering progressing) orders reads with the
+    // writes (server.ts orderReadOnly)
+    const busy = this.readOnly !== undefined && this.inflightKeys.size + this.backlog.length >= 1 && this.d.scheduler.now - this.lastExecutedAt < 250;
+    if (req.readOnly && !busy) {
       this.onReadOnly(node, req, clientId, clientHex);
       return;
     }
@@ -353,7 +355,7 @@ export class SimCartReplica {
     }
     // freshness pre-check for clients this replica does not hold (mirrors server.ts)
     const fresh = req.fresh ?? 0n;
-    if (!cached && !this.proxy.knowsClient(clientHex) && this.freshnessRefused(fresh)) {
+    if (!cached && !req.readOnly && !this.proxy.knowsClient(clientHex) && this.freshnessRefused(fresh)) {
       this.sendError(node, req.requestId, ErrorCode.STALE_FRESHNESS, 'freshness sequence outside the horizon');
       return;
     }
@@ -430,6 +432,7 @@ export class SimCartReplica {
   }
 
   private onExecuted(batch: ExecutedBatch): void {
+    this.lastExecutedAt = this.d.scheduler.now;
     for (const unit of units(this.exchange.onExecuted(batch))) {
       if (unit.replies.some((r) => this.waiters.has(`${r.clientHex}:${r.requestId}`))) this.exchange.want(unit);
     }
