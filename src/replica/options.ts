@@ -78,7 +78,8 @@ export interface CartReplicaTuning {
   readonly readOnlyBusyThreshold?: number;
   /**
    * ...but only while ordering makes progress: a batch executed at this replica within this many
-   * ms (default 250). A stalled protocol (view change) sends reads back to the read-only path.
+   * ms (default 250). A stalled protocol (view change) sends reads back to the read-only path, and
+   * an ordered read still unanswered after this long is started on the read-only path too.
    */
   readonly readOnlyBusyProgressMs?: number;
   /**

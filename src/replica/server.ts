@@ -329,6 +329,19 @@ class Replica implements CartReplica {
       this.metrics.requests.inc({ outcome: 'accepted' });
     }
     this.submit(key, req);
+    if (req.readOnly) this.hedgeOrderedRead(key, conn, req, clientId, clientHex);
+  }
+
+  /**
+   * An ordered read not answered within `readOnlyBusyProgressMs` (ordering stalled after it was
+   * submitted, e.g. the primary just failed) is started on the read-only path too; the client
+   * takes whichever verified reply comes first (the other is a benign late duplicate).
+   */
+  private hedgeOrderedRead(key: string, conn: ServerConnection, req: CartRequest, clientId: Uint8Array, clientHex: string): void {
+    const timer = setTimeout(() => {
+      if (!this.closed && this.waiters.has(key)) this.handleReadOnly(conn, req, clientId, clientHex);
+    }, this.t.readOnlyBusyProgressMs ?? 250);
+    timer.unref();
   }
 
   /**

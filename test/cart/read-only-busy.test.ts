@@ -55,7 +55,8 @@ async function scenario(tuning: CartReplicaTuning) {
 }
 
 test('a read arriving while the contact has a write in flight is ordered after it; the client accepts the ordered reply; a read leaves no deduplication state', async (t) => {
-  const { cluster, client, gate, write } = await scenario({});
+  // (the manual clock does not move, so ordering counts as progressing; no read-only hedge for a minute)
+  const { cluster, gate, write } = await scenario({ readOnlyBusyProgressMs: 60_000 });
   t.after(() => cluster.close());
   const reader = await cluster.client({ contact: 0 });
   const read = reader.invokeReadOnly(get);
@@ -101,8 +102,22 @@ test('readOnlyBusyThreshold 0: the read takes the read-only path even while a wr
   assert.equal(valueOf(await write), 6n);
 });
 
+test('an ordered read stuck behind a stalled protocol is started on the read-only path after readOnlyBusyProgressMs and answered from there', async (t) => {
+  const { cluster, gate, write } = await scenario({ readOnlyBusyProgressMs: 100 });
+  t.after(() => cluster.close());
+  const reader = await cluster.client({ contact: 0, timeoutMs: 60_000 });
+  // ordered (progress is recent on the manual clock), held by the gate like the write
+  const read = reader.invokeReadOnly(get);
+  await waitFor(() => gate.held.length === 2, 10_000, 'read held behind the write');
+  assert.equal(valueOf(await read), 1n, 'the read-only hedge answered from the committed state');
+  const s = reader.stats();
+  assert.deepEqual([s.readOnlyVerified, s.readOnlyOrdered, s.readOnlyFallbacks, s.timeouts], [1, 0, 0, 0]);
+  gate.release();
+  assert.equal(valueOf(await write), 6n);
+});
+
 test('a write sent as read-only to a busy contact is refused at execution with READ_ONLY_FAILED (no client timeout) and re-issued ordered once', async (t) => {
-  const { cluster, gate, write } = await scenario({});
+  const { cluster, gate, write } = await scenario({ readOnlyBusyProgressMs: 60_000 });
   t.after(() => cluster.close());
   const sneaky = await cluster.client({ contact: 0, timeoutMs: 60_000 });
   const flagged = sneaky.invokeReadOnly(add(10n));

@@ -382,6 +382,10 @@ export class SimCartReplica {
     this.inflightKeys.add(ik);
     this.backlog.push({ key: ik, frame: encodeClientFrame(req) });
     this.pump();
+    // an ordered read unanswered after 250 ms is started on the read-only path too (server.ts hedgeOrderedRead)
+    if (req.readOnly) this.d.scheduler.after(250, () => {
+      if (!this.stopped && this.waiters.has(key)) this.onReadOnly(node, req, clientId, clientHex);
+    });
   }
 
   /** Mirrors `server.ts` freshnessRefused (slack 10 000). */
