@@ -11,6 +11,10 @@
  * `busy`) without executing. A duplicate whose cached result was dropped for the byte budget is
  * rejected (`result-unavailable`), never executed again.
  *
+ * A request flagged read-only (a busy contact orders reads with the writes) runs through
+ * `executeReadOnly` at its place in the order and touches no deduplication state; the client's
+ * acknowledgement in any other request lets the table forget that client's older entries.
+ *
  * Deterministic: results, snapshots and leaves depend only on the ordered input.
  */
 import type { ApplicationProxy, OrderedBatch } from '../consensus/adapter.ts';
@@ -44,7 +48,7 @@ export interface ExecutedBatch {
 
 /**
  * Why an ordered request produced no reply leaf: undecodable, bad client signature, request id
- * below the window, a read-only request, freshness sequence outside `[S - H, S]` for a client
+ * below the window, a request flagged read-only whose operation is not a read, freshness sequence outside `[S - H, S]` for a client
  * the table does not hold, table full of recently active clients, or a duplicate whose cached
  * result bytes were dropped.
  */
