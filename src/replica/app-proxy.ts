@@ -19,7 +19,7 @@
  */
 import type { ApplicationProxy, OrderedBatch } from '../consensus/adapter.ts';
 import type { Application } from '../apps/application.ts';
-import { decodeClientFrame, type WireLimits, DEFAULT_WIRE_LIMITS } from '../wire/codec.ts';
+import { decodeClientFrame, type CartRequest, type WireLimits, DEFAULT_WIRE_LIMITS } from '../wire/codec.ts';
 import { digest, ORDERED_KEY_SET, replyDigest, toHex } from '../wire/digest.ts';
 import { ByteReader, ByteWriter, SnapshotFormatError } from './bytes.ts';
 import { DEFAULT_FRESHNESS_HORIZON, DEFAULT_MAX_CACHED_RESULT_BYTES, DedupTable, type DedupEntry, type DedupLimits } from './dedup.ts';
@@ -86,6 +86,14 @@ export interface AppProxyOptions {
 }
 
 const SNAPSHOT_MAGIC = new TextEncoder().encode('CARTSNP3');
+
+/** What an executed request contributes to its batch: reply leaf inputs. */
+interface Outcome {
+  readonly operationDigest: Uint8Array;
+  readonly result: Uint8Array;
+  /** Answered from the deduplication table (executed in an earlier batch). */
+  readonly duplicate: boolean;
+}
 const EMPTY = new Uint8Array(0);
 
 /** See the module comment. */
@@ -152,65 +160,13 @@ export class CartApplicationProxy implements ApplicationProxy {
         results.push(EMPTY);
         continue;
       }
-      // A busy contact orders read-only requests with the writes. Only operations the
-      // application executes as read-only may run so: a client re-issues a failed read-only
-      // invocation as a new ordered request, and a write flagged read-only must not run twice.
-      const readOnlyResult = req.readOnly ? this.application.executeReadOnly(req.operation) : undefined;
       const clientHex = toHex(clientId);
-      if (req.readOnly && readOnlyResult === undefined) {
-        this.options.onRejected?.('read-only', { clientHex, requestId: req.requestId, sequence: batch.sequence });
+      const outcome = req.readOnly ? this.executeRead(req, clientHex, batch.sequence) : this.executeOrdered(req, clientId, clientHex, batch.sequence);
+      if (!outcome) {
         results.push(EMPTY);
         continue;
       }
-      if (readOnlyResult !== undefined) {
-        // a read changes nothing: no deduplication entry, admission or freshness check (the client
-        // never retransmits a read-only id, and replaying a read is harmless)
-        const operationDigest = digest(req.operation);
-        results.push(readOnlyResult);
-        replies.push({
-          clientId,
-          clientHex,
-          requestId: req.requestId,
-          operationDigest,
-          result: readOnlyResult,
-          digest: replyDigest({ keySet: ORDERED_KEY_SET, clientId, requestId: req.requestId, operationDigest, result: readOnlyResult }),
-          duplicate: false,
-        });
-        continue;
-      }
-      const rejection: OrderedRejection = { clientHex, requestId: req.requestId, sequence: batch.sequence };
-      const verdict = this.dedup.check(clientHex, req.requestId);
-      if (verdict.kind === 'stale') {
-        this.options.onRejected?.('stale', rejection);
-        results.push(EMPTY);
-        continue;
-      }
-      let operationDigest: Uint8Array;
-      let result: Uint8Array;
-      if (verdict.kind === 'duplicate') {
-        if (verdict.entry.result === undefined) {
-          // executed before, result bytes dropped for the byte budget: never execute again
-          this.options.onRejected?.('result-unavailable', rejection);
-          results.push(EMPTY);
-          continue;
-        }
-        this.dedup.touch(clientHex, batch.sequence);
-        operationDigest = verdict.entry.operationDigest;
-        result = verdict.entry.result;
-      } else {
-        const admission = this.dedup.admit(clientHex, req.fresh ?? 0n, batch.sequence);
-        if (admission !== 'ok') {
-          this.options.onRejected?.(admission, rejection);
-          results.push(EMPTY);
-          continue;
-        }
-        result = readOnlyResult ?? this.application.execute(req.operation);
-        operationDigest = digest(req.operation);
-        this.dedup.record(clientHex, clientId, { requestId: req.requestId, operationDigest, result, sequence: batch.sequence });
-      }
-      // the client holds replies for every id below its acknowledgement (never above this request's)
-      const ack = req.ack ?? 0n;
-      if (ack > 0n) this.dedup.acknowledge(clientHex, ack < req.requestId ? ack : req.requestId);
+      const { operationDigest, result, duplicate } = outcome;
       results.push(result);
       replies.push({
         clientId,
@@ -219,12 +175,66 @@ export class CartApplicationProxy implements ApplicationProxy {
         operationDigest,
         result,
         digest: replyDigest({ keySet: ORDERED_KEY_SET, clientId, requestId: req.requestId, operationDigest, result }),
-        duplicate: verdict.kind === 'duplicate',
+        duplicate,
       });
     }
     this.lastSequence = batch.sequence;
     this.options.onExecuted?.({ sequence: batch.sequence, replies });
     return results;
+  }
+
+  /**
+   * A request flagged read-only, ordered by a busy contact. Only an operation the application
+   * executes read-only may run (a client re-issues a failed read-only invocation as a new ordered
+   * request, so a write flagged read-only must not run). A read changes nothing: no
+   * deduplication entry, admission or freshness check (the client never resends a read-only id,
+   * and a replayed read only reads again).
+   */
+  private executeRead(req: CartRequest, clientHex: string, sequence: bigint): Outcome | undefined {
+    const result = this.application.executeReadOnly(req.operation);
+    if (result === undefined) {
+      this.options.onRejected?.('read-only', { clientHex, requestId: req.requestId, sequence });
+      return undefined;
+    }
+    return { operationDigest: digest(req.operation), result, duplicate: false };
+  }
+
+  /**
+   * An ordered request: deduplicate, admit (freshness, table room), execute once and record;
+   * then apply the client's acknowledgement. `undefined` if refused (reported via `onRejected`).
+   */
+  private executeOrdered(req: CartRequest, clientId: Uint8Array, clientHex: string, sequence: bigint): Outcome | undefined {
+    const rejection: OrderedRejection = { clientHex, requestId: req.requestId, sequence };
+    const verdict = this.dedup.check(clientHex, req.requestId);
+    if (verdict.kind === 'stale') {
+      this.options.onRejected?.('stale', rejection);
+      return undefined;
+    }
+    let operationDigest: Uint8Array;
+    let result: Uint8Array;
+    if (verdict.kind === 'duplicate') {
+      if (verdict.entry.result === undefined) {
+        // executed before, result bytes dropped for the byte budget: never execute again
+        this.options.onRejected?.('result-unavailable', rejection);
+        return undefined;
+      }
+      this.dedup.touch(clientHex, sequence);
+      operationDigest = verdict.entry.operationDigest;
+      result = verdict.entry.result;
+    } else {
+      const admission = this.dedup.admit(clientHex, req.fresh ?? 0n, sequence);
+      if (admission !== 'ok') {
+        this.options.onRejected?.(admission, rejection);
+        return undefined;
+      }
+      result = this.application.execute(req.operation);
+      operationDigest = digest(req.operation);
+      this.dedup.record(clientHex, clientId, { requestId: req.requestId, operationDigest, result, sequence });
+    }
+    // the client holds replies for every id below its acknowledgement (never above this request's)
+    const ack = req.ack ?? 0n;
+    if (ack > 0n) this.dedup.acknowledge(clientHex, ack < req.requestId ? ack : req.requestId);
+    return { operationDigest, result, duplicate: verdict.kind === 'duplicate' };
   }
 
   /** {@inheritDoc ApplicationProxy.snapshot} Layout: magic, dedup table, application snapshot. */

@@ -213,8 +213,17 @@ export class DedupTable {
   acknowledge(clientHex: string, ack: bigint): void {
     const c = this.clients.get(clientHex);
     if (!c || ack <= c.acked) return;
+    const from = c.acked;
     c.acked = ack;
-    for (const [id, e] of c.entries) if (id < ack) this.forget(clientHex, c, e);
+    // walk whichever is shorter: the newly acknowledged ids (usually one per request) or the entries
+    if (ack - from <= BigInt(c.entries.size)) {
+      for (let id = from; id < ack; id++) {
+        const e = c.entries.get(id);
+        if (e) this.forget(clientHex, c, e);
+      }
+    } else {
+      for (const [id, e] of c.entries) if (id < ack) this.forget(clientHex, c, e);
+    }
   }
 
   private forget(clientHex: string, c: ClientRecord, e: StoredEntry): void {

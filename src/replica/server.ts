@@ -178,7 +178,7 @@ class Replica implements CartReplica {
             byzantine: this.t.byzantine,
             send: (to, msg) => this.send(to, msg),
             broadcast: (msg) => this.broadcast(msg),
-            onReply: (key, reply) => this.sendReply(key, { ...reply, result: this.t.byzantine?.wrongResults ? corrupt(reply.result) : reply.result, replica: this.index }),
+            onReply: (key, reply) => this.sendReply(key, { ...reply, result: this.t.byzantine?.wrongResults ? corrupt(reply.result) : reply.result, replica: this.index, preferredContact: this.preferredContact }),
             onFail: (key) => this.failReadOnly(key),
             onBatchSent: (requests) => {
               m.readOnlyBatches.inc();
@@ -396,7 +396,7 @@ class Replica implements CartReplica {
     if (!this.waiters.has(key) || this.closed) return;
     let frame: Uint8Array;
     try {
-      frame = encodeReplicaFrame({ type: 'reply', reply: this.preferredContact ? { ...reply, preferredContact: this.preferredContact } : reply });
+      frame = encodeReplicaFrame({ type: 'reply', reply });
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'cannot encode reply');
       return;
@@ -473,6 +473,7 @@ class Replica implements CartReplica {
         proof: this.exchange.proof(batch, i),
         groupSignature: batch.signature!,
         replica: this.index,
+        preferredContact: this.preferredContact,
       });
     });
   }

@@ -1,28 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchLocalCluster } from '../../src/consensus/pbft/launcher.ts';
-import { createPbftTcpClient } from '../../src/consensus/pbft/tcp-client.ts';
+import { startClusterWithClient } from './helpers.ts';
 import { counterRequest } from '../../src/consensus/pbft/main.ts';
 import { waitFor } from '../net/helpers.ts';
 
 test('4 replica processes: kill -9 the primary mid-load, the native client completes every request exactly once; the restarted replica catches up', async (t) => {
-  const cluster = await launchLocalCluster({
-    f: 1,
-    clients: ['load'],
-    statusMs: 100,
-    protocol: { requestTimeoutMs: 500, statusIntervalMs: 200, checkpointInterval: 32, watermarkWindow: 128 },
-  });
-  t.after(() => cluster.close());
-  const client = createPbftTcpClient({
-    cluster: cluster.config,
+  const { cluster, client } = await startClusterWithClient(t, {
     clientId: 'load',
-    privateKey: cluster.clientKeys['load']!,
-    endpoints: cluster.endpoints(),
+    protocol: { requestTimeoutMs: 500, statusIntervalMs: 200, checkpointInterval: 32, watermarkWindow: 128 },
     retransmitTimeoutMs: 300,
     maxOutstanding: 20,
   });
-  t.after(() => client.close());
-  await client.waitConnected(4, 15_000);
 
   const total = 400;
   const results: bigint[] = [];

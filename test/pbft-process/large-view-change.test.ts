@@ -6,33 +6,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { launchLocalCluster } from '../../src/consensus/pbft/launcher.ts';
-import { createPbftTcpClient } from '../../src/consensus/pbft/tcp-client.ts';
+import { startClusterWithClient } from './helpers.ts';
 import { counterRequest } from '../../src/consensus/pbft/main.ts';
 
 test('4 replica processes: a VIEW-CHANGE of ~18 MB (270 × 65 kB requests, no stable checkpoint) gets through; kill -9 the primary, the cluster recovers', async (t) => {
-  const cluster = await launchLocalCluster({
-    f: 1,
-    clients: ['big'],
-    statusMs: 100,
+  const { cluster, client } = await startClusterWithClient(t, {
+    clientId: 'big',
     // checkpoints far apart: nothing becomes stable, so the view change carries every request.
     // Status interval at its default (1 s): VIEW-CHANGE and NEW-VIEW are retransmitted every
     // interval, and at 20-80 MB each a much shorter one keeps the receivers busy decoding copies
     // (docs/pbft-runtime.md). Request timeout 8 s (default 2 s): the NEW-VIEW of ~70 MB must be
     // decoded and checked before the view-change timer fires, also on a slow, loaded CI machine.
     protocol: { checkpointInterval: 512, watermarkWindow: 1024, requestTimeoutMs: 8000 },
-  });
-  t.after(() => cluster.close());
-  const client = createPbftTcpClient({
-    cluster: cluster.config,
-    clientId: 'big',
-    privateKey: cluster.clientKeys['big']!,
-    endpoints: cluster.endpoints(),
     retransmitTimeoutMs: 1000,
     maxOutstanding: 50,
   });
-  t.after(() => client.close());
-  await client.waitConnected(4, 15_000);
 
   const total = 270; // 270 × 65 000 B ≈ 17.6 MB of request bodies in every VIEW-CHANGE (> one 16 MiB frame)
   const first = await Promise.all([...Array(total)].map(async () => Buffer.from(await client.invoke(counterRequest(8, 65_000))).readBigUInt64BE(0)));
